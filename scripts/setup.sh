@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install yuyin into .venv (with --dev: the test tools too) on a fresh machine.
+# Needs only python3 (>= 3.10) with pip; as root it installs missing system packages with apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+apt_install() {  # apt_install PKG...: install Debian packages that are missing (root only)
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: please install: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
+    return 1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+    # Debian's own python3 keeps venv in a separate package.
+    rm -rf "$VENV"
+    apt_install python3-venv
+    "$PYTHON" -m venv "$VENV"
+  fi
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+if [ "${1:-}" = "--dev" ]; then
+  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+else
+  "$VENV/bin/python" -m pip install -q -e .
+fi
+# Join the split multilingual model once now, so the first transcription starts at once.
+"$VENV/bin/python" -c "import yuyin; yuyin.resolve_model('base')"

@@ -1,0 +1,5 @@
+"""`python -m yuyin` runs the command line."""
+
+from yuyin.cli import main
+
+main()

@@ -1,0 +1,37 @@
+"""The `yuyin` command: one subcommand per module, like git."""
+
+from __future__ import annotations
+
+import click
+
+from yuyin import __version__
+from yuyin.cli._common import YuyinGroup, configure_logging
+from yuyin.cli.doctor import doctor_command
+from yuyin.cli.models import models_command
+from yuyin.cli.transcribe import transcribe_command
+
+__all__ = ["main"]
+
+CONTEXT = {
+    "help_option_names": ["-h", "--help"],
+    "auto_envvar_prefix": "YUYIN",
+    "show_default": True,
+    "max_content_width": 100,
+}
+
+
+@click.group(cls=YuyinGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="yuyin")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """yuyin (語音): speech to text with Whisper, in English and Chinese, offline.
+
+    Every option can also be set in the environment as YUYIN_<COMMAND>_<OPTION>,
+    e.g. YUYIN_TRANSCRIBE_MODEL=tiny.en; a flag on the command line wins.
+    """
+    configure_logging(verbose)
+
+
+main.add_command(transcribe_command)
+main.add_command(models_command)
+main.add_command(doctor_command)

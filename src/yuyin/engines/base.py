@@ -1,0 +1,52 @@
+"""The seam every recogniser implements: audio in, lazily produced segments out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from yuyin.options import TranscribeOptions
+from yuyin.types import Segment
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["Engine", "EngineRun"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRun:
+    """What an engine knows before its segments are consumed (segments are lazy)."""
+
+    segments: Iterator[Segment]
+    language: str
+    language_probability: float
+    duration: float
+
+
+class Engine(Protocol):
+    """A speech recogniser. Implementations live one per module in `yuyin.engines`."""
+
+    name: str
+    model_name: str
+    multilingual: bool
+
+    def run(
+        self,
+        audio: NDArray[np.float32],
+        *,
+        language: str | None,
+        options: TranscribeOptions,
+        vad_filter: bool,
+    ) -> EngineRun:
+        """Start decoding 16 kHz mono audio; segments are produced as they are consumed.
+
+        Args:
+            audio: 16 kHz mono float32 samples.
+            language: a Whisper language code, or None to detect.
+            options: decoding options (script conversion and filtering happen above).
+            vad_filter: decode only the stretches voice-activity detection marks as speech.
+        """
+        ...
