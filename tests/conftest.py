@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,3 @@ def fixtures() -> dict[str, dict[str, Any]]:
     """The generated-speech fixtures by file name, with their known text (fixtures.jsonl)."""
     lines = (DATA / "fixtures.jsonl").read_text(encoding="utf-8").splitlines()
     return {row["audio"]: row for row in map(json.loads, filter(None, lines))}
-
-
-@pytest.fixture
-def cache_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "cache"

@@ -220,7 +220,7 @@ def test_outputs_default_beside_the_input(tmp_path, fake_engine):
 
 def test_missing_input_fails_before_any_work(tmp_path, fake_engine):
     engine = fake_engine([])
-    with pytest.raises(MediaNotFoundError, match="nope.wav"):
+    with pytest.raises(MediaNotFoundError, match=r"nope\.wav"):
         transcribe_files([str(tmp_path / "nope.wav")], engine=engine)
     assert engine.calls == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,6 @@ __all__ = ["SAMPLE_RATE", "AudioSource", "decode_audio", "iter_audio", "probe_au
 SAMPLE_RATE = 16000
 
 AudioSource = str | os.PathLike[str] | IO[bytes]
-
-log = logging.getLogger(__name__)
 
 
 def _name(source: AudioSource) -> str:
@@ -174,12 +171,14 @@ def decode_audio(
             hint="check the recording; the file holds an audio track with nothing in it",
         )
     decoded_duration = audio.size / sample_rate
+    # A file cut off mid-download decodes cleanly up to the cut, so compare with the length
+    # its header declares (generous margin: VBR estimates are approximate).
     if info.duration > 0 and decoded_duration < 0.9 * info.duration - 0.5:
-        log.warning(
-            "%s: decoded %.1f s of a declared %.1f s; the file may be truncated",
-            name,
-            decoded_duration,
-            info.duration,
+        raise AudioDecodeError(
+            f"{name} is truncated: only {decoded_duration:.1f} s of its declared "
+            f"{info.duration:.1f} s could be decoded",
+            hint="re-copy or re-download the file; to keep the readable part run "
+            "`ffmpeg -i FILE fixed.wav` and transcribe that",
         )
     return audio, AudioInfo(
         path=info.path,
