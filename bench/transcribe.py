@@ -51,7 +51,9 @@ def _concat(out: Path) -> tuple[Path, str]:
             row = json.loads(line)
             if row["audio"] in ("en.wav", "en_long.wav"):
                 rows.append((ROOT / "tests/data" / row["audio"], row["text"]))
-    pieces, texts, pause = [], [], np.zeros(16000, np.float32)
+    pieces: list[np.ndarray] = []
+    texts: list[str] = []
+    pause = np.zeros(16000, np.float32)
     while sum(p.size for p in pieces) < 62 * 16000:
         for path, text in rows:
             pieces += [decode_audio(path)[0], pause]

@@ -144,3 +144,15 @@ def test_help_answers_the_questions():
     assert result.returncode == 0
     for needle in ("--language", "zh-TW", "--output-format", "Exit codes", "--vad", "[default:"):
         assert needle in text
+
+
+def test_models_and_doctor_tables_for_people():
+    models = yuyin("models")
+    lines = models.stdout.decode().splitlines()
+    assert lines[0].split()[:3] == ["NAME", "LANGUAGES", "HERE"]
+    base = next(line for line in lines if line.startswith("base "))
+    assert "multilingual" in base
+    assert " MB " in base
+    doctor = yuyin("doctor").stdout.decode()
+    for needle in ("faster-whisper", "ctranslate2", "cuda", "libcudnn", "tiny.en"):
+        assert needle in doctor
