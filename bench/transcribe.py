@@ -106,6 +106,54 @@ def worker(variant: str, audio_path: str, model: str) -> None:
     )
 
 
+def accuracy(model: str) -> None:
+    """Corpus error rate of yuyin's defaults vs plain faster-whisper's on real recordings."""
+    import jiwer
+
+    import yuyin
+    from yuyin.engines import load_engine
+    from yuyin.text import convert_script
+
+    if not (SHARED / "manifest.jsonl").is_file():
+        print("\n(accuracy check skipped: ../shared/testdata not found)")
+        return
+    engine = load_engine(yuyin.ModelOptions(model=model))
+    refs: dict[str, list[str]] = {"en": [], "zh": []}
+    hyps: dict[str, dict[str, list[str]]] = {
+        "yuyin": {"en": [], "zh": []},
+        "faster-whisper": {"en": [], "zh": []},
+    }
+    for line in (SHARED / "manifest.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        lang, path = row["language"], SHARED / row["audio"]
+        if lang not in refs:
+            continue
+        refs[lang].append(row["text"])
+        hyps["yuyin"][lang].append(yuyin.transcribe(path, engine=engine).text)
+        segments, _ = engine.model.transcribe(str(path))
+        hyps["faster-whisper"][lang].append("".join(s.text for s in segments))
+
+    def words(text: str) -> str:
+        return " ".join(
+            "".join(c if c.isalnum() or c in " '" else " " for c in text.lower()).split()
+        )
+
+    def chars(text: str) -> str:
+        return "".join(c for c in convert_script(text, "simplified") if c.isalnum())
+
+    print(
+        f"\naccuracy on ../shared/testdata (model {model}, each with its defaults, "
+        "language detected):"
+    )
+    for name, by_lang in hyps.items():
+        wer = jiwer.wer([words(r) for r in refs["en"]], [words(h) for h in by_lang["en"]])
+        cer = jiwer.cer([chars(r) for r in refs["zh"]], [chars(h) or "-" for h in by_lang["zh"]])
+        print(
+            f"  {name:<16} English WER {wer:.3f} ({len(refs['en'])} files)   "
+            f"Mandarin CER {cer:.3f} ({len(refs['zh'])} files)"
+        )
+
+
 def run_variant(variant: str, audio: Path, model: str) -> dict[str, float | str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--worker", variant, "--audio", str(audio), "--model", model],
@@ -193,6 +241,7 @@ def main() -> None:
     )
     speedup = medians["yuyin"] / medians["yuyin-batched"]
     print(f"batched speed-up over sequential yuyin: {speedup:.2f}x")
+    accuracy(args.model)
 
 
 if __name__ == "__main__":

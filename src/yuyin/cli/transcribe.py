@@ -174,7 +174,8 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
     def on_done(result: FileResult) -> None:
         progress.close()
         if result.error is not None:
-            report_error(result.error, prefix=f"{result.input}: ")
+            named = result.input in result.error.message
+            report_error(result.error, prefix="" if named else f"{result.input}: ")
         elif show:
             for path in result.outputs.values():
                 click.echo(f"wrote {path}", err=True)
