@@ -10,6 +10,7 @@ import dataclasses
 import io
 import logging
 import sys
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -232,6 +233,11 @@ def _output_stems(inputs: list[str], output_dir: str | None) -> dict[str, Path]:
     for item in inputs:
         if item == "-":
             base_dir, stem = Path(output_dir or "."), "stdin"
+        elif "://" in item:
+            # A URL's folder is not ours to write to; its last path part names the files.
+            tail = urllib.parse.urlsplit(item).path.rstrip("/").rsplit("/", 1)[-1]
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(tail).stem)
+            base_dir, stem = Path(output_dir or "."), safe or "download"
         else:
             path = Path(item)
             base_dir, stem = (Path(output_dir) if output_dir else path.parent), path.stem

@@ -32,6 +32,8 @@ def _name(source: AudioSource) -> str:
 
 def _open(source: AudioSource) -> av.container.InputContainer:
     name = _name(source)
+    if isinstance(source, str) and _is_url(source):
+        return _open_url(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -52,6 +54,26 @@ def _open(source: AudioSource) -> av.container.InputContainer:
         ) from exc
     if not isinstance(container, av.container.InputContainer):  # av.open's union return type
         raise AudioDecodeError(f"{name} opened for writing", hint="pass a readable input")
+    return container
+
+
+def _is_url(text: str) -> bool:
+    return text.split("://", 1)[0].lower() in ("http", "https")
+
+
+def _open_url(url: str) -> av.container.InputContainer:
+    # Direct media links are read by FFmpeg's own HTTP client as a stream, so nothing is
+    # stored; pages that need a site-specific extractor (YouTube...) are not media links.
+    try:
+        container = av.open(url, timeout=(15.0, 60.0))
+    except av.FFmpegError as exc:
+        raise AudioDecodeError(
+            f"cannot read media from {url} ({exc.strerror or type(exc).__name__})",
+            hint="check the link opens a media file (not a web page) and that you are online; "
+            "or download it and pass the file",
+        ) from exc
+    if not isinstance(container, av.container.InputContainer):
+        raise AudioDecodeError(f"{url} opened for writing", hint="pass a readable input")
     return container
 
 
