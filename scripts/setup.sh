@@ -29,7 +29,7 @@ fi
 if [ "${1:-}" = "--dev" ]; then
   "$VENV/bin/python" -m pip install -q -e '.[dev]'
 else
-  "$VENV/bin/python" -m pip install -q -e .
+  "$VENV/bin/python" -m pip install -q -e '.[server]'
 fi
 # Join the split multilingual model once now, so the first transcription starts at once.
 "$VENV/bin/python" -c "import yuyin; yuyin.resolve_model('base')"

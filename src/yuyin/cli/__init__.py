@@ -8,6 +8,7 @@ from yuyin import __version__
 from yuyin.cli._common import YuyinGroup, configure_logging
 from yuyin.cli.doctor import doctor_command
 from yuyin.cli.models import models_command
+from yuyin.cli.serve import serve_command
 from yuyin.cli.transcribe import transcribe_command
 
 __all__ = ["main"]
@@ -35,3 +36,4 @@ def main(verbose: int) -> None:
 main.add_command(transcribe_command)
 main.add_command(models_command)
 main.add_command(doctor_command)
+main.add_command(serve_command)

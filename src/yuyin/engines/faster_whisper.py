@@ -127,8 +127,16 @@ _cache: dict[tuple[object, ...], FasterWhisperEngine] = {}
 _cache_lock = threading.Lock()
 
 
-def load_engine(options: ModelOptions, *, cache_dir: Path | None = None) -> FasterWhisperEngine:
+def load_engine(
+    options: ModelOptions, *, cache_dir: Path | None = None, shared: bool = True
+) -> FasterWhisperEngine:
     """Load (or reuse) a model; one instance per name, device, compute type and threads.
+
+    Args:
+        options: which model and hardware.
+        cache_dir: model cache folder (default `default_cache_dir()`).
+        shared: keep the model in the per-process cache; False returns a fresh instance
+            whose lifetime the caller manages (e.g. a server unloading idle models).
 
     Raises:
         ConfigurationError: an unsupported device / compute type combination.
@@ -145,7 +153,7 @@ def load_engine(options: ModelOptions, *, cache_dir: Path | None = None) -> Fast
         options.num_workers,
     )
     with _cache_lock:
-        engine = _cache.get(key)
+        engine = _cache.get(key) if shared else None
         if engine is not None:
             return engine
         log.info(
@@ -166,7 +174,8 @@ def load_engine(options: ModelOptions, *, cache_dir: Path | None = None) -> Fast
                 hint="run `yuyin doctor`; for CUDA errors try --device cpu",
             ) from exc
         engine = FasterWhisperEngine(model, resolved)
-        _cache[key] = engine
+        if shared:
+            _cache[key] = engine
         return engine
 
 

@@ -1,0 +1,291 @@
+"""The HTTP server, started for real with uvicorn on 127.0.0.1, used by the real openai client."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from yuyin.server import create_app
+from yuyin.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(**overrides: object) -> Iterator[str]:
+    with running_app(**overrides) as (url, _):
+        yield url
+
+
+@contextmanager
+def running_app(**overrides: object) -> Iterator[tuple[str, FastAPI]]:
+    settings = Settings(port=_free_port(), default_model="tiny.en", **overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert thread.is_alive(), "server failed to start"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        assert not Path(app.state.upload_root).exists(), "upload folder removed at shutdown"
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with running(preload=("tiny.en",)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(base_url) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{base_url}/v1", api_key="unused", max_retries=0)
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?").lower() for w in text.split()}
+
+
+def test_openai_client_transcribes_json(client, data_dir):
+    with (data_dir / "en.wav").open("rb") as f:
+        result = client.audio.transcriptions.create(model="whisper-1", file=f)
+    assert {"read", "good", "book", "morning", "happy"} <= _words(result.text)
+
+
+@pytest.mark.parametrize("fmt", ["text", "srt", "vtt"])
+def test_openai_client_text_formats(client, data_dir, fmt):
+    with (data_dir / "en.mp3").open("rb") as f:
+        result = client.audio.transcriptions.create(
+            model="tiny.en", file=f, response_format=fmt, language="en"
+        )
+    text = result if isinstance(result, str) else str(result)
+    assert "morning" in text.lower()
+    if fmt == "srt":
+        assert text.startswith("1\n00:00:00,000 --> ")
+    if fmt == "vtt":
+        assert text.startswith("WEBVTT")
+
+
+def test_verbose_json_with_word_and_segment_timestamps(client, data_dir):
+    with (data_dir / "en.wav").open("rb") as f:
+        result = client.audio.transcriptions.create(
+            model="whisper-1",
+            file=f,
+            response_format="verbose_json",
+            timestamp_granularities=["word", "segment"],
+        )
+    assert result.language == "english"
+    assert 5.0 < result.duration < 6.0
+    assert result.segments
+    assert result.segments[0].start == 0.0
+    assert result.words
+    assert all(w.start <= w.end <= result.duration for w in result.words)
+    assert "morning" in {w.word.strip(".,").lower() for w in result.words}
+
+
+def test_translation_endpoint(base_url, data_dir):
+    translator = openai.OpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0)
+    # openai 3.x marks its translations call deprecated; the endpoint is still OpenAI's API.
+    with (data_dir / "zh.wav").open("rb") as f, pytest.warns(DeprecationWarning, match="deprecated"):
+        result = translator.audio.translations.create(model="base", file=f)
+    assert result.text.strip()
+    assert all(ord(c) < 0x3000 for c in result.text), result.text
+
+
+def test_models_listing(client):
+    ids = [m.id for m in client.models.list().data]
+    assert "whisper-1" in ids
+    assert "tiny.en" in ids
+    assert "base" in ids
+    assert client.models.retrieve("base").id == "base"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-9")
+
+
+def test_bad_inputs_get_openai_shaped_errors(client, base_url, data_dir):
+    with (
+        (data_dir / "not_audio.wav").open("rb") as f,
+        pytest.raises(openai.BadRequestError) as info,
+    ):
+        client.audio.transcriptions.create(model="whisper-1", file=f)
+    error = info.value.body
+    assert isinstance(error, dict)
+    assert "not a media file" in error["message"]
+    assert "not_audio.wav" in error["message"]
+    assert "/tmp" not in error["message"], "no server path leaks"
+    empty = httpx.post(f"{base_url}/v1/audio/transcriptions", files={"file": ("e.wav", b"")})
+    assert empty.status_code == 400
+    assert "empty" in empty.json()["error"]["message"]
+    fmt = httpx.post(
+        f"{base_url}/v1/audio/transcriptions",
+        files={"file": ("a.wav", (data_dir / "en.wav").read_bytes())},
+        data={"response_format": "docx"},
+    )
+    assert fmt.status_code == 400
+    assert fmt.json()["error"]["param"] == "response_format"
+    missing = httpx.post(f"{base_url}/v1/audio/transcriptions", data={"model": "whisper-1"})
+    assert missing.status_code == 400
+    assert missing.json()["error"]["type"] == "invalid_request_error"
+    broken = httpx.post(
+        f"{base_url}/v1/audio/transcriptions",
+        content=b"--x\r\nnonsense",
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert broken.status_code == 400
+    language = httpx.post(
+        f"{base_url}/v1/audio/transcriptions",
+        files={"file": ("a.wav", (data_dir / "en.wav").read_bytes())},
+        data={"language": "klingon"},
+    )
+    assert language.status_code == 400
+    assert "unknown language" in language.json()["error"]["message"]
+    unknown_model = httpx.post(
+        f"{base_url}/v1/audio/transcriptions",
+        files={"file": ("a.wav", (data_dir / "en.wav").read_bytes())},
+        data={"model": "no-such-model"},
+    )
+    assert unknown_model.status_code == 404
+
+
+def test_health_ready_and_metrics(base_url, client, data_dir):
+    assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{base_url}/ready")
+    assert ready.status_code == 200
+    assert "tiny.en" in ready.json()["loaded"]
+    with (data_dir / "en.wav").open("rb") as f:
+        client.audio.transcriptions.create(model="whisper-1", file=f)
+    metrics = httpx.get(f"{base_url}/metrics").text
+    assert 'yuyin_requests_total{route="/v1/audio/transcriptions",status="200"}' in metrics
+    audio_line = next(x for x in metrics.splitlines() if x.startswith("yuyin_audio_seconds_total"))
+    assert float(audio_line.split()[-1]) >= 5.0
+    assert "yuyin_real_time_factor_bucket" in metrics
+    assert "yuyin_queue_depth" in metrics
+
+
+def test_api_key_is_required_when_set(data_dir):
+    with running(api_key="s3cret", preload=("tiny.en",)) as url:
+        anonymous = httpx.get(f"{url}/v1/models")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "invalid_api_key"
+        wrong = openai.OpenAI(base_url=f"{url}/v1", api_key="nope", max_retries=0)
+        with pytest.raises(openai.AuthenticationError):
+            wrong.models.list()
+        right = openai.OpenAI(base_url=f"{url}/v1", api_key="s3cret", max_retries=0)
+        with (data_dir / "en.wav").open("rb") as f:
+            assert (
+                "morning"
+                in right.audio.transcriptions.create(model="whisper-1", file=f).text.lower()
+            )
+        assert httpx.get(f"{url}/health").status_code == 200  # probes need no key
+
+
+def test_upload_and_duration_limits(data_dir):
+    with running(max_upload_mb=0.1, max_audio_seconds=3.0, preload=("tiny.en",)) as url:
+        big = httpx.post(
+            f"{url}/v1/audio/transcriptions",
+            files={"file": ("long.wav", (data_dir / "en_long.wav").read_bytes())},
+        )
+        assert big.status_code == 413
+        long = httpx.post(
+            f"{url}/v1/audio/transcriptions",
+            files={"file": ("en.mp3", (data_dir / "en.mp3").read_bytes())},
+        )
+        assert long.status_code == 413
+        assert "audio too long" in long.json()["error"]["message"]
+
+
+def test_over_capacity_gets_429_with_retry_after_and_no_temp_files_remain(data_dir):
+    payload = (data_dir / "en_long.wav").read_bytes()
+    with running_app(max_concurrency=1, max_queue=1, preload=("tiny.en",)) as (url, app):
+
+        def post(_: int) -> httpx.Response:
+            return httpx.post(
+                f"{url}/v1/audio/transcriptions",
+                files={"file": ("a.wav", payload)},
+                timeout=300,
+            )
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            responses = list(pool.map(post, range(6)))
+        codes = sorted(r.status_code for r in responses)
+        assert set(codes) <= {200, 429}
+        assert 200 in codes
+        assert 429 in codes
+        for r in responses:
+            if r.status_code == 429:
+                assert r.headers["retry-after"].isdigit()
+            else:
+                assert "children" in r.json()["text"].lower()
+        assert os.listdir(app.state.upload_root) == [], "every upload was deleted"
+
+
+def test_yuyin_serve_command_starts_serves_and_stops_gracefully(tmp_path, data_dir):
+    import signal
+    import subprocess
+    import sys
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yuyin", "serve", "--port", str(port), "--preload", "tiny.en",
+         "--default-model", "tiny.en"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/v1/audio/transcriptions",
+            files={"file": ("en.wav", (data_dir / "en.wav").read_bytes())},
+            timeout=120,
+        )
+        assert reply.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    # uvicorn finishes in-flight work, shuts the app down, then re-raises SIGTERM.
+    assert proc.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in err
+    assert '"path": "/v1/audio/transcriptions", "status": 200' in err
+
+
+def test_idle_models_are_unloaded_but_preloaded_ones_stay():
+    from yuyin.server.models import ModelManager
+
+    manager = ModelManager(Settings(model_ttl_s=10, preload=("tiny.en",), default_model="base"))
+    manager.get("tiny.en")
+    manager.get("whisper-1")  # the default model, base
+    assert manager.loaded() == ["base", "tiny.en"]
+    assert manager.unload_idle(now=time.monotonic() + 5) == []
+    assert manager.unload_idle(now=time.monotonic() + 60) == ["base"]
+    assert manager.loaded() == ["tiny.en"]
