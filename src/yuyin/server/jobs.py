@@ -1,0 +1,126 @@
+"""Running one uploaded file through the pipeline: limits, temp files, slots, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import anyio
+from fastapi import Request, UploadFile
+
+from yuyin.audio import SAMPLE_RATE, decode_audio
+from yuyin.errors import InputError
+from yuyin.options import TranscribeOptions
+from yuyin.server.errors import ApiError
+from yuyin.transcribe import transcribe
+from yuyin.types import Segment, Transcript
+
+__all__ = ["run_transcription"]
+
+_CHUNK = 1 << 20
+
+
+class _CancelledError(Exception):
+    """Raised inside the worker thread to stop decoding after a timeout."""
+
+
+async def _save_upload(upload: UploadFile, folder: Path, limit_bytes: int) -> Path:
+    # Only the extension of the client's file name is kept (FFmpeg probes the content anyway),
+    # so no part of a request ever names a path.
+    suffix = Path(upload.filename or "").suffix.lower()
+    suffix = suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+    target = folder / f"upload{suffix}"
+    size = 0
+    with target.open("wb") as out:
+        while chunk := await upload.read(_CHUNK):
+            size += len(chunk)
+            if size > limit_bytes:
+                raise ApiError(
+                    413,
+                    f"file too large: the limit is {limit_bytes / 1e6:.0f} MB",
+                    code="file_too_large",
+                    param="file",
+                )
+            out.write(chunk)
+    if size == 0:
+        raise ApiError(400, "the uploaded file is empty", code="empty_file", param="file")
+    return target
+
+
+async def run_transcription(
+    request: Request, file: UploadFile, model: str, options: TranscribeOptions
+) -> Transcript:
+    """Store the upload privately, wait for a slot, transcribe it, always clean up.
+
+    Raises:
+        ApiError: 400 bad or empty upload, 413 too large/long, 429 busy, 504 timeout.
+        YuyinError: other failures (unknown model, bad language), mapped by the app.
+    """
+    state = request.app.state
+    settings = state.settings
+    limit = int(settings.max_upload_mb * 1e6)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + _CHUNK:
+        raise ApiError(413, f"request too large: the limit is {limit / 1e6:.0f} MB", param="file")
+
+    folder = Path(tempfile.mkdtemp(prefix="yuyin-upload-", dir=state.upload_root))
+    os.chmod(folder, 0o700)
+    cancelled = threading.Event()
+    path: Path | None = None
+    try:
+        path = await _save_upload(file, folder, limit)
+        saved_path = path
+        async with state.admission.slot():
+            state.metrics.in_flight.set(state.admission.active)
+            state.metrics.queue_depth.set(state.admission.waiting)
+
+            def work() -> Transcript:
+                audio, _ = decode_audio(saved_path)  # before loading a model for a bad upload
+                if audio.size / SAMPLE_RATE > settings.max_audio_seconds:
+                    raise ApiError(
+                        413,
+                        f"audio too long: {audio.size / SAMPLE_RATE:.0f} s, the limit is "
+                        f"{settings.max_audio_seconds:.0f} s",
+                        code="audio_too_long",
+                        param="file",
+                    )
+
+                def check(_: Segment) -> None:
+                    if cancelled.is_set():
+                        raise _CancelledError
+
+                engine = state.models.get(model)
+                return transcribe(audio, options=options, engine=engine, on_segment=check)
+
+            started = time.perf_counter()
+            try:
+                with anyio.fail_after(settings.request_timeout_s):
+                    result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            except TimeoutError:
+                cancelled.set()
+                raise ApiError(
+                    504, "transcription timed out; send shorter audio", code="timeout"
+                ) from None
+            finally:
+                state.metrics.in_flight.set(max(0, state.admission.active - 1))
+            elapsed = time.perf_counter() - started
+        if result.duration > 0:
+            state.metrics.audio_seconds.inc(result.duration)
+            state.metrics.real_time_factor.observe(elapsed / result.duration)
+        return result
+    except InputError as exc:
+        # Name the client's file, never the server's private temp path.
+        saved = str(path) if path is not None else str(folder)
+        message = exc.message.replace(saved, repr(file.filename or "upload"))
+        raise ApiError(
+            400, f"{message}. {exc.hint}", code=type(exc).__name__, param="file"
+        ) from exc
+    finally:
+        await file.close()
+        # The worker may still hold the file after a timeout; remove the folder when it can.
+        await asyncio.to_thread(shutil.rmtree, folder, True)
