@@ -5,58 +5,19 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from yuyin.server import create_app
 from yuyin.settings import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running(**overrides: object) -> Iterator[str]:
-    with running_app(**overrides) as (url, _):
-        yield url
-
-
-@contextmanager
-def running_app(**overrides: object) -> Iterator[tuple[str, FastAPI]]:
-    settings = Settings(port=_free_port(), default_model="tiny.en", **overrides)  # type: ignore[arg-type]
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive(), "server failed to start"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        assert not Path(app.state.upload_root).exists(), "upload folder removed at shutdown"
-
-
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with running(preload=("tiny.en",)) as url:
+def base_url(serve) -> Iterator[str]:
+    with serve(preload=("tiny.en",)) as (url, _):
         yield url
 
 
@@ -109,7 +70,10 @@ def test_verbose_json_with_word_and_segment_timestamps(client, data_dir):
 def test_translation_endpoint(base_url, data_dir):
     translator = openai.OpenAI(base_url=f"{base_url}/v1", api_key="x", max_retries=0)
     # openai 3.x marks its translations call deprecated; the endpoint is still OpenAI's API.
-    with (data_dir / "zh.wav").open("rb") as f, pytest.warns(DeprecationWarning, match="deprecated"):
+    with (
+        (data_dir / "zh.wav").open("rb") as f,
+        pytest.warns(DeprecationWarning, match="deprecated"),
+    ):
         result = translator.audio.translations.create(model="base", file=f)
     assert result.text.strip()
     assert all(ord(c) < 0x3000 for c in result.text), result.text
@@ -185,8 +149,8 @@ def test_health_ready_and_metrics(base_url, client, data_dir):
     assert "yuyin_queue_depth" in metrics
 
 
-def test_api_key_is_required_when_set(data_dir):
-    with running(api_key="s3cret", preload=("tiny.en",)) as url:
+def test_api_key_is_required_when_set(serve, data_dir):
+    with serve(api_key="s3cret", preload=("tiny.en",)) as (url, _):
         anonymous = httpx.get(f"{url}/v1/models")
         assert anonymous.status_code == 401
         assert anonymous.json()["error"]["code"] == "invalid_api_key"
@@ -202,8 +166,8 @@ def test_api_key_is_required_when_set(data_dir):
         assert httpx.get(f"{url}/health").status_code == 200  # probes need no key
 
 
-def test_upload_and_duration_limits(data_dir):
-    with running(max_upload_mb=0.1, max_audio_seconds=3.0, preload=("tiny.en",)) as url:
+def test_upload_and_duration_limits(serve, data_dir):
+    with serve(max_upload_mb=0.1, max_audio_seconds=3.0, preload=("tiny.en",)) as (url, _):
         big = httpx.post(
             f"{url}/v1/audio/transcriptions",
             files={"file": ("long.wav", (data_dir / "en_long.wav").read_bytes())},
@@ -217,9 +181,9 @@ def test_upload_and_duration_limits(data_dir):
         assert "audio too long" in long.json()["error"]["message"]
 
 
-def test_over_capacity_gets_429_with_retry_after_and_no_temp_files_remain(data_dir):
+def test_over_capacity_gets_429_with_retry_after_and_no_temp_files_remain(serve, data_dir):
     payload = (data_dir / "en_long.wav").read_bytes()
-    with running_app(max_concurrency=1, max_queue=1, preload=("tiny.en",)) as (url, app):
+    with serve(max_concurrency=1, max_queue=1, preload=("tiny.en",)) as (url, app):
 
         def post(_: int) -> httpx.Response:
             return httpx.post(
@@ -247,7 +211,9 @@ def test_yuyin_serve_command_starts_serves_and_stops_gracefully(tmp_path, data_d
     import subprocess
     import sys
 
-    port = _free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
     proc = subprocess.Popen(
         [sys.executable, "-m", "yuyin", "serve", "--port", str(port), "--preload", "tiny.en",
          "--default-model", "tiny.en"],

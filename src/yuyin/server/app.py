@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from yuyin import __version__
 from yuyin.server.errors import install_error_handlers
@@ -22,6 +23,7 @@ from yuyin.server.models import ModelManager
 from yuyin.server.routers import audio as audio_routes
 from yuyin.server.routers import health as health_routes
 from yuyin.server.routers import models as model_routes
+from yuyin.server.routers import web as web_routes
 from yuyin.settings import Settings
 
 __all__ = ["create_app"]
@@ -116,4 +118,6 @@ def create_app(settings: Settings | None = None, *, models: ModelManager | None 
     app.include_router(health_routes.router)
     app.include_router(model_routes.router)
     app.include_router(audio_routes.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=str(web_routes.WEB_ROOT)), name="static")
     return app
