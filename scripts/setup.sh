@@ -28,6 +28,10 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 if [ "${1:-}" = "--dev" ]; then
   "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  # Browser tests drive Debian's Chromium (Playwright never downloads a browser here);
+  # a CJK font makes screenshots of the 繁體中文 interface legible.
+  [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 \
+    || apt_install chromium fonts-wqy-microhei
 else
   "$VENV/bin/python" -m pip install -q -e '.[server]'
 fi
