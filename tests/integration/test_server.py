@@ -255,3 +255,38 @@ def test_idle_models_are_unloaded_but_preloaded_ones_stay():
     assert manager.unload_idle(now=time.monotonic() + 5) == []
     assert manager.unload_idle(now=time.monotonic() + 60) == ["base"]
     assert manager.loaded() == ["tiny.en"]
+
+
+@pytest.mark.slow
+def test_bounded_load_all_succeed_or_429_correct_no_leaks(serve, data_dir):
+    import resource
+
+    payload = (data_dir / "en.wav").read_bytes()
+    with serve(max_concurrency=2, max_queue=4, preload=("tiny.en",)) as (url, app):
+
+        refused = []
+
+        def post(_: int) -> httpx.Response:
+            # Like OpenAI's clients: on 429, wait (Retry-After, shortened here) and retry.
+            while True:
+                r = httpx.post(
+                    f"{url}/v1/audio/transcriptions",
+                    files={"file": ("a.wav", payload)},
+                    timeout=300,
+                )
+                if r.status_code != 429:
+                    return r
+                assert r.headers["retry-after"].isdigit()
+                refused.append(1)
+                time.sleep(0.2)
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(post, range(8)))  # warm-up: allocator and model caches settle
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            responses = list(pool.map(post, range(50)))
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert [r.status_code for r in responses] == [200] * 50
+        assert refused, "8 clients against 2 slots + 4 queued must see some 429s"
+        assert all("morning" in r.json()["text"].lower() for r in responses)
+        assert os.listdir(app.state.upload_root) == []
+        assert (rss_after - rss_before) / 1024 < 150, "peak memory stays flat under load"
