@@ -75,7 +75,7 @@ def worker(variant: str, audio_path: str, model: str) -> None:
     import faster_whisper
 
     import yuyin
-    from yuyin.engines import load_engine
+    from yuyin.engines.faster_whisper import load_engine
 
     t0 = time.perf_counter()
     engine = load_engine(yuyin.ModelOptions(model=model))
@@ -111,7 +111,7 @@ def accuracy(model: str) -> None:
     import jiwer
 
     import yuyin
-    from yuyin.engines import load_engine
+    from yuyin.engines.faster_whisper import load_engine
     from yuyin.text import convert_script
 
     if not (SHARED / "manifest.jsonl").is_file():

@@ -44,7 +44,11 @@ class ModelOptions:
 
     Attributes:
         model: an embedded name (`base`, `tiny.en`), a local CTranslate2 or Hugging Face
-            Whisper folder, or a hub name (`small`, `large-v3`) that is downloaded once.
+            Whisper folder, or a hub name (`small`, `large-v3`) that is downloaded once;
+            for the `openai` engine, the API's model name (default `whisper-1`).
+        engine: which recogniser runs the model (`yuyin engines` lists them).
+        base_url: the API root for the `openai` engine (default: OpenAI's).
+        api_key: the key for the `openai` engine (the CLI reads OPENAI_API_KEY).
         device: `auto` (CUDA when a GPU is usable, else CPU), `cpu` or `cuda`.
         device_index: which GPU to use when `device` is `cuda`.
         compute_type: `auto` (`float16` on CUDA, `int8` on CPU) or any CTranslate2 type:
@@ -54,6 +58,9 @@ class ModelOptions:
     """
 
     model: str = "base"
+    engine: str = "faster-whisper"
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     device: str = "auto"
     device_index: int = 0
     compute_type: str = "auto"

@@ -20,12 +20,12 @@ ZH_MAX_CER = 0.30
 
 
 @pytest.fixture(scope="module")
-def tiny_en() -> yuyin.engines.FasterWhisperEngine:
+def tiny_en() -> yuyin.engines.Engine:
     return load_engine(yuyin.ModelOptions(model="tiny.en"))
 
 
 @pytest.fixture(scope="module")
-def base() -> yuyin.engines.FasterWhisperEngine:
+def base() -> yuyin.engines.Engine:
     return load_engine(yuyin.ModelOptions(model="base"))
 
 

@@ -7,6 +7,7 @@ import click
 from yuyin import __version__
 from yuyin.cli._common import YuyinGroup, configure_logging
 from yuyin.cli.doctor import doctor_command
+from yuyin.cli.engines import engines_command
 from yuyin.cli.models import models_command
 from yuyin.cli.serve import serve_command
 from yuyin.cli.transcribe import transcribe_command
@@ -36,4 +37,5 @@ def main(verbose: int) -> None:
 main.add_command(transcribe_command)
 main.add_command(models_command)
 main.add_command(doctor_command)
+main.add_command(engines_command)
 main.add_command(serve_command)

@@ -69,6 +69,14 @@ def _none_if_negative(
 @click.option("-m", "--model", default=_M.model, show_default=True,
               help="Embedded model (base, tiny.en), a local model folder, or a hub name "
               "(small, large-v3) downloaded once. `yuyin models` lists them.")
+@click.option("--engine", default=_M.engine, show_default=True,
+              help="Recogniser: faster-whisper, or openai for any OpenAI-compatible API. "
+              "`yuyin engines` lists them.")
+@click.option("--base-url", default=None,
+              help="API root for --engine openai, e.g. http://127.0.0.1:8000/v1 "
+              "(default: OpenAI's).")
+@click.option("--api-key", default=None, envvar="OPENAI_API_KEY", show_envvar=True,
+              help="Key for --engine openai.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=_M.device,
               show_default=True, help="auto uses CUDA when a GPU is usable, else the CPU.")
 @click.option("--device-index", type=int, default=_M.device_index, show_default=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from yuyin.engines import FasterWhisperEngine, list_models, load_engine
+from yuyin.engines import Engine, list_models, load_engine
 from yuyin.options import ModelOptions
 from yuyin.settings import Settings
 
@@ -20,7 +20,7 @@ class ModelManager:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._engines: dict[str, FasterWhisperEngine] = {}
+        self._engines: dict[str, Engine] = {}
         self._last_used: dict[str, float] = {}
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
@@ -31,7 +31,7 @@ class ModelManager:
             return self._settings.default_model
         return requested
 
-    def get(self, requested: str | None) -> FasterWhisperEngine:
+    def get(self, requested: str | None) -> Engine:
         """Return the loaded engine for a model name, loading it on first use (blocking)."""
         name = self.name_for(requested)
         with self._lock:

@@ -1,0 +1,85 @@
+"""Every engine by name: what it supports, whether its extra is installed, and a factory."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from yuyin.engines.base import Engine
+from yuyin.errors import ConfigurationError
+from yuyin.options import ModelOptions
+
+__all__ = ["ENGINES", "EngineInfo", "engine_infos", "load_engine"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """One row of `yuyin engines`."""
+
+    name: str
+    description: str
+    extra: str | None
+    module: str  # the import that must succeed for the engine to work
+    languages: str
+    word_timestamps: bool
+    streaming: bool
+    translation: bool
+    local: bool
+
+    @property
+    def installed(self) -> bool:
+        """Whether the engine's Python package can be imported here."""
+        return importlib.util.find_spec(self.module) is not None
+
+
+ENGINES: dict[str, EngineInfo] = {
+    info.name: info
+    for info in (
+        EngineInfo(
+            "faster-whisper", "Whisper on CTranslate2 (default; embedded models, CPU or CUDA)",
+            None, "faster_whisper", "Whisper's 100 (tiny.en: English)", True, True, True, True,
+        ),
+        EngineInfo(
+            "openai", "Any OpenAI-compatible API: OpenAI, another yuyin server (--base-url)",
+            "openai", "openai", "the API's (Whisper: 100)", True, False, True, False,
+        ),
+    )
+}  # fmt: skip
+
+
+def engine_infos() -> list[EngineInfo]:
+    """All engines in the order `yuyin engines` lists them."""
+    return list(ENGINES.values())
+
+
+def load_engine(
+    options: ModelOptions, *, cache_dir: Path | None = None, shared: bool = True
+) -> Engine:
+    """Create (or reuse) the engine `options.engine` names, loaded with `options.model`.
+
+    Args:
+        options: engine, model and hardware choices.
+        cache_dir: model cache folder for local engines.
+        shared: reuse one loaded model per process (local engines).
+
+    Raises:
+        ConfigurationError: an unknown engine name.
+        MissingDependencyError: the engine's extra is not installed.
+    """
+    if options.engine not in ENGINES:
+        raise ConfigurationError(
+            f"unknown engine {options.engine!r}",
+            hint="choose one of: " + ", ".join(ENGINES) + " (`yuyin engines` lists them)",
+        )
+    if options.engine == "openai":
+        from yuyin.engines.openai_api import OpenAIEngine
+
+        # OpenAI itself knows no `base`: its default model is whisper-1. Other servers (a
+        # yuyin server) get the name as given.
+        default = options.model == ModelOptions().model and options.base_url is None
+        model = "whisper-1" if default else options.model
+        return OpenAIEngine(model, base_url=options.base_url, api_key=options.api_key)
+    from yuyin.engines.faster_whisper import load_engine as load_faster_whisper
+
+    return load_faster_whisper(options, cache_dir=cache_dir, shared=shared)
