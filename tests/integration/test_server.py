@@ -263,7 +263,6 @@ def test_bounded_load_all_succeed_or_429_correct_no_leaks(serve, data_dir):
 
     payload = (data_dir / "en.wav").read_bytes()
     with serve(max_concurrency=2, max_queue=4, preload=("tiny.en",)) as (url, app):
-
         refused = []
 
         def post(_: int) -> httpx.Response:
