@@ -33,7 +33,7 @@ if [ "${1:-}" = "--dev" ]; then
   [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 \
     || apt_install chromium fonts-wqy-microhei
 else
-  "$VENV/bin/python" -m pip install -q -e '.[server]'
+  "$VENV/bin/python" -m pip install -q -e '.[server,audio,openai]'
 fi
 # Join the split multilingual model once now, so the first transcription starts at once.
 "$VENV/bin/python" -c "import yuyin; yuyin.resolve_model('base')"

@@ -6,6 +6,7 @@ import click
 
 from yuyin import __version__
 from yuyin.cli._common import YuyinGroup, configure_logging
+from yuyin.cli.audio import audio_command
 from yuyin.cli.doctor import doctor_command
 from yuyin.cli.engines import engines_command
 from yuyin.cli.models import models_command
@@ -38,4 +39,5 @@ main.add_command(transcribe_command)
 main.add_command(models_command)
 main.add_command(doctor_command)
 main.add_command(engines_command)
+main.add_command(audio_command)
 main.add_command(serve_command)
