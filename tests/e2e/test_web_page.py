@@ -119,3 +119,15 @@ def test_every_control_has_an_accessible_label(page):
            }).map(el => el.id)"""
     )
     assert unlabeled == []
+
+
+def test_analysis_view_shows_waveform_and_mel_image(page, data_dir):
+    page.set_input_files("#file", str(data_dir / "en.wav"))
+    page.wait_for_selector("#analysis:not([hidden])", timeout=120_000)
+    page.click("#analysis summary")
+    size = page.evaluate(
+        "(() => { const i = document.getElementById('analysis-img');"
+        " return [i.naturalWidth, i.naturalHeight]; })()"
+    )
+    assert size[0] > 400
+    assert size[1] > 200

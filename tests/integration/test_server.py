@@ -289,3 +289,33 @@ def test_bounded_load_all_succeed_or_429_correct_no_leaks(serve, data_dir):
         assert all("morning" in r.json()["text"].lower() for r in responses)
         assert os.listdir(app.state.upload_root) == []
         assert (rss_after - rss_before) / 1024 < 150, "peak memory stays flat under load"
+
+
+def test_page_endpoints(base_url, data_dir):
+    page = httpx.get(f"{base_url}/")
+    assert page.status_code == 200
+    assert "yuyin" in page.text
+    assert httpx.get(f"{base_url}/static/app.js").status_code == 200
+    config = httpx.get(f"{base_url}/api/config").json()
+    assert "tiny.en" in config["models"]
+    assert config["languages"]["zh-TW"].startswith("繁體中文")
+    wav = (data_dir / "en.wav").read_bytes()
+    reply = httpx.post(
+        f"{base_url}/api/transcribe",
+        files={"file": ("en.wav", wav)},
+        data={"model": "tiny.en", "word_timestamps": "true"},
+        timeout=120,
+    ).json()
+    assert "morning" in reply["transcript"]["text"].lower()
+    assert reply["formats"]["srt"].startswith("1\n")
+    assert reply["transcript"]["segments"][0]["words"]
+    png = httpx.post(f"{base_url}/api/analysis", files={"file": ("en.wav", wav)}, timeout=120)
+    assert png.status_code == 200
+    assert png.content.startswith(b"\x89PNG")
+    bad = httpx.post(f"{base_url}/api/analysis", files={"file": ("x.wav", b"not audio")})
+    assert bad.status_code == 400
+    assert "/tmp" not in bad.json()["error"]["message"]
+    task = httpx.post(
+        f"{base_url}/api/transcribe", files={"file": ("en.wav", wav)}, data={"task": "sing"}
+    )
+    assert task.status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from yuyin.server.errors import ApiError
 from yuyin.transcribe import transcribe
 from yuyin.types import Segment, Transcript
 
-__all__ = ["run_transcription"]
+__all__ = ["analyse_upload", "run_transcription"]
 
 _CHUNK = 1 << 20
 
@@ -52,6 +53,16 @@ async def _save_upload(upload: UploadFile, folder: Path, limit_bytes: int) -> Pa
     return target
 
 
+def _client_error(exc: InputError, folder: Path, upload: UploadFile) -> ApiError:
+    """A 400 that names the client's file, never the server's private temp path."""
+    name = repr(upload.filename or "upload")
+    message = exc.message
+    for saved in sorted((str(p) for p in folder.glob("upload*")), key=len, reverse=True):
+        message = message.replace(saved, name)
+    message = message.replace(str(folder), name)
+    return ApiError(400, f"{message}. {exc.hint}", code=type(exc).__name__, param="file")
+
+
 async def run_transcription(
     request: Request, file: UploadFile, model: str, options: TranscribeOptions
 ) -> Transcript:
@@ -71,10 +82,8 @@ async def run_transcription(
     folder = Path(tempfile.mkdtemp(prefix="yuyin-upload-", dir=state.upload_root))
     os.chmod(folder, 0o700)
     cancelled = threading.Event()
-    path: Path | None = None
     try:
-        path = await _save_upload(file, folder, limit)
-        saved_path = path
+        saved_path = await _save_upload(file, folder, limit)
         async with state.admission.slot():
             state.metrics.in_flight.set(state.admission.active)
             state.metrics.queue_depth.set(state.admission.waiting)
@@ -114,13 +123,41 @@ async def run_transcription(
             state.metrics.real_time_factor.observe(elapsed / result.duration)
         return result
     except InputError as exc:
-        # Name the client's file, never the server's private temp path.
-        saved = str(path) if path is not None else str(folder)
-        message = exc.message.replace(saved, repr(file.filename or "upload"))
-        raise ApiError(
-            400, f"{message}. {exc.hint}", code=type(exc).__name__, param="file"
-        ) from exc
+        raise _client_error(exc, folder, file) from exc
     finally:
         await file.close()
         # The worker may still hold the file after a timeout; remove the folder when it can.
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+
+
+async def analyse_upload(request: Request, file: UploadFile) -> bytes:
+    """Draw the upload's waveform and mel spectrogram as PNG bytes (the `audio` extra).
+
+    Raises:
+        ApiError: 400 bad or empty upload, 413 too large or too long.
+        MissingDependencyError: matplotlib/librosa are not installed (501).
+    """
+    settings = request.app.state.settings
+    folder = Path(tempfile.mkdtemp(prefix="yuyin-upload-", dir=request.app.state.upload_root))
+    try:
+        path = await _save_upload(file, folder, int(settings.max_upload_mb * 1e6))
+
+        def draw() -> bytes:
+            from yuyin.analysis import plot_audio
+            from yuyin.audio import load
+
+            # 16 kHz mono is what the model hears and keeps long files cheap to draw.
+            audio, rate = load(path, sample_rate=SAMPLE_RATE, mono=True)
+            if audio.size / rate > settings.max_audio_seconds:
+                raise ApiError(413, "audio too long to analyse", param="file")
+            figure = plot_audio(audio, rate, kinds=("waveform", "mel"), width=10.0)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+            return buffer.getvalue()
+
+        return await anyio.to_thread.run_sync(draw)
+    except InputError as exc:
+        raise _client_error(exc, folder, file) from exc
+    finally:
+        await file.close()
         await asyncio.to_thread(shutil.rmtree, folder, True)

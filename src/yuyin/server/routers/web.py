@@ -6,14 +6,14 @@ from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from yuyin.formats import render
 from yuyin.languages import LANGUAGES
 from yuyin.options import OutputOptions, TranscribeOptions
 from yuyin.server.deps import require_api_key
 from yuyin.server.errors import ApiError
-from yuyin.server.jobs import run_transcription
+from yuyin.server.jobs import analyse_upload, run_transcription
 
 __all__ = ["WEB_ROOT", "router"]
 
@@ -63,3 +63,9 @@ async def transcribe_for_page(
         "transcript": transcript.to_dict(),
         "formats": {fmt: render(transcript, fmt, layout) for fmt in ("txt", "srt", "vtt", "json")},
     }
+
+
+@router.post("/api/analysis", dependencies=[Depends(require_api_key)])
+async def analysis_for_page(request: Request, file: Annotated[UploadFile, File()]) -> Response:
+    """A PNG of the upload's waveform and mel spectrogram (the page's analysis view)."""
+    return Response(await analyse_upload(request, file), media_type="image/png")

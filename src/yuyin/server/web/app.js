@@ -10,6 +10,7 @@ const TEXT = {
     wordTimestamps: "Word timestamps", apiKey: "API key",
     dropTitle: "Drop an audio or video file here", dropHint: "or click to choose one",
     download: "Download", start: "Start", stop: "Stop",
+    analysis: "Analysis: waveform and mel spectrogram",
     footer: "Runs locally with Whisper (faster-whisper). Nothing leaves this server.",
     uploading: "Uploading…", transcribing: "Transcribing…", done: "Done",
     listening: "Listening…", stopped: "Stopped", noMic: "No microphone is available.",
@@ -22,6 +23,7 @@ const TEXT = {
     wordTimestamps: "逐字時間戳記", apiKey: "API 金鑰",
     dropTitle: "把音訊或影片檔拖曳到這裡", dropHint: "或點一下選擇檔案",
     download: "下載", start: "開始", stop: "停止",
+    analysis: "分析：波形與梅爾頻譜",
     footer: "使用 Whisper（faster-whisper）在本機執行，資料不會離開這台伺服器。",
     uploading: "上傳中…", transcribing: "轉寫中…", done: "完成",
     listening: "聆聽中…", stopped: "已停止", noMic: "找不到麥克風。",
@@ -165,6 +167,20 @@ function render(file, body) {
     list.append(item);
   }
   $("result").hidden = false;
+  analyse(file);
+}
+
+// The picture needs the server's `audio` extra; without it the section just stays hidden.
+async function analyse(file) {
+  $("analysis").hidden = true;
+  const form = new FormData();
+  form.append("file", file);
+  const reply = await fetch("/api/analysis", { method: "POST", body: form, headers: authHeaders() });
+  if (!reply.ok) return;
+  const img = $("analysis-img");
+  if (img.src) URL.revokeObjectURL(img.src);
+  img.src = URL.createObjectURL(await reply.blob());
+  $("analysis").hidden = false;
 }
 
 function seek(seconds) {
