@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from yuyin.errors import ConfigurationError
 
-__all__ = ["LANGUAGES", "LanguageChoice", "resolve_language"]
+__all__ = [
+    "BCP47_CODES",
+    "BCP47_ENGINES",
+    "LANGUAGES",
+    "LanguageChoice",
+    "engine_language_code",
+    "language_from_engine_code",
+    "resolve_language",
+]
 
 #: Whisper's language codes and English names (the order of the model's language tokens).
 LANGUAGES: dict[str, str] = {
@@ -87,3 +95,105 @@ def resolve_language(language: str | None, zh_script: str | None = None) -> Lang
         f"unknown language {language!r}",
         hint="use one of: auto, zh-TW, zh-CN, " + ", ".join(sorted(LANGUAGES)),
     )
+
+
+# --- per-engine language codes (issue 8) -----------------------------------------------------
+
+#: Engines that take BCP-47 locale tags (`cmn-Hant-TW`) instead of Whisper's codes (`zh`).
+BCP47_ENGINES: frozenset[str] = frozenset({"google"})
+
+#: The Google Speech-to-Text locale for each Whisper language it serves (`zh` is special:
+#: its tag depends on the script, see `_ZH_BCP47`). Languages missing here have no locale
+#: we can vouch for; name one explicitly (`--language-codes`) to use them.
+BCP47_CODES: dict[str, str] = {
+    "en": "en-US", "yue": "yue-Hant-HK", "ja": "ja-JP", "ko": "ko-KR", "de": "de-DE",
+    "es": "es-ES", "fr": "fr-FR", "it": "it-IT", "pt": "pt-BR", "ru": "ru-RU", "nl": "nl-NL",
+    "tr": "tr-TR", "pl": "pl-PL", "ca": "ca-ES", "ar": "ar-EG", "sv": "sv-SE", "id": "id-ID",
+    "hi": "hi-IN", "fi": "fi-FI", "vi": "vi-VN", "he": "iw-IL", "uk": "uk-UA", "el": "el-GR",
+    "ms": "ms-MY", "cs": "cs-CZ", "ro": "ro-RO", "da": "da-DK", "hu": "hu-HU", "ta": "ta-IN",
+    "no": "no-NO", "th": "th-TH", "ur": "ur-PK", "hr": "hr-HR", "bg": "bg-BG", "lt": "lt-LT",
+    "ml": "ml-IN", "cy": "cy-GB", "sk": "sk-SK", "te": "te-IN", "fa": "fa-IR", "lv": "lv-LV",
+    "bn": "bn-BD", "sr": "sr-RS", "az": "az-AZ", "sl": "sl-SI", "kn": "kn-IN", "et": "et-EE",
+    "mk": "mk-MK", "eu": "eu-ES", "is": "is-IS", "hy": "hy-AM", "ne": "ne-NP", "mn": "mn-MN",
+    "bs": "bs-BA", "kk": "kk-KZ", "sq": "sq-AL", "sw": "sw-KE", "gl": "gl-ES", "mr": "mr-IN",
+    "pa": "pa-Guru-IN", "si": "si-LK", "km": "km-KH", "yo": "yo-NG", "so": "so-SO",
+    "af": "af-ZA", "ka": "ka-GE", "be": "be-BY", "gu": "gu-IN", "am": "am-ET", "lo": "lo-LA",
+    "uz": "uz-UZ", "mt": "mt-MT", "my": "my-MM", "tl": "fil-PH", "jw": "jv-ID", "su": "su-ID",
+    "ha": "ha-NG", "ps": "ps-AF", "tg": "tg-TJ", "sd": "sd-IN", "oc": "oc-FR", "lb": "lb-LU",
+    "as": "as-IN", "ln": "ln-CD", "sn": "sn-ZW", "mi": "mi-NZ",
+}  # fmt: skip
+
+# Mandarin in each script; without a script yuyin means Traditional (Taiwan), its focus.
+_ZH_BCP47: dict[str | None, str] = {
+    "traditional": "cmn-Hant-TW",
+    "simplified": "cmn-Hans-CN",
+    None: "cmn-Hant-TW",
+}
+# Primary subtags that differ from Whisper's codes (old or macrolanguage forms included).
+_BCP47_PRIMARY: dict[str, str] = {
+    "cmn": "zh", "iw": "he", "fil": "tl", "jv": "jw", "nb": "no",
+}  # fmt: skip
+_TRADITIONAL_REGIONS = frozenset({"tw", "hk", "mo"})
+
+
+def engine_language_code(
+    language: str | None, zh_script: str | None = None, *, engine: str = "google"
+) -> str | None:
+    """The code `engine` expects for a yuyin language choice (`zh` + traditional → `cmn-Hant-TW`).
+
+    Args:
+        language: anything `resolve_language` accepts (`en`, `English`, `zh-TW`), or None /
+            `auto` to detect.
+        zh_script: `traditional`, `simplified` or None; overrides the script `language` implies.
+        engine: the engine name; BCP-47 engines (`google`) get a locale tag, Whisper engines
+            (`faster-whisper`, `openai`, ...) get Whisper's own code.
+
+    Returns:
+        The engine's code, or None when the language is left to detection.
+
+    Raises:
+        ConfigurationError: an unknown language or script, or a language the engine has no
+            locale for.
+    """
+    choice = resolve_language(language, zh_script)
+    if choice.code is None or engine not in BCP47_ENGINES:
+        return choice.code
+    if choice.code == "zh":
+        return _ZH_BCP47[choice.zh_script]
+    tag = BCP47_CODES.get(choice.code)
+    if tag is None:
+        raise ConfigurationError(
+            f"no {engine} locale is known for {LANGUAGES[choice.code]} ({choice.code!r})",
+            hint="name the BCP-47 locale yourself, e.g. --language-codes xx-YY",
+        )
+    return tag
+
+
+def language_from_engine_code(code: str, *, engine: str = "google") -> LanguageChoice:
+    """The yuyin language choice for a code an engine reports (`cmn-Hant-TW` → `zh`, traditional).
+
+    Args:
+        code: the engine's language code; BCP-47 tags are matched case-insensitively and by
+            their primary subtag when the full tag is not in the table (`en-GB` → `en`).
+        engine: the engine name (see `engine_language_code`).
+
+    Raises:
+        ConfigurationError: a code that names no language Whisper knows.
+    """
+    if engine not in BCP47_ENGINES:
+        return resolve_language(code)
+    parts = code.strip().replace("_", "-").lower().split("-")
+    primary = _BCP47_PRIMARY.get(parts[0], parts[0])
+    if primary not in LANGUAGES:
+        raise ConfigurationError(
+            f"the {engine} language code {code!r} names no language yuyin knows",
+            hint="use one of: " + ", ".join(sorted(v.lower() for v in BCP47_CODES.values())),
+        )
+    if primary != "zh":
+        return LanguageChoice(primary)
+    subtags = set(parts[1:])
+    if "hant" in subtags or subtags & _TRADITIONAL_REGIONS:
+        return LanguageChoice("zh", "traditional")
+    if "hans" in subtags or subtags & {"cn", "sg"}:
+        return LanguageChoice("zh", "simplified")
+    return LanguageChoice("zh")

@@ -47,7 +47,8 @@ class ModelOptions:
             Whisper folder, or a hub name (`small`, `large-v3`) that is downloaded once;
             for the `openai` engine, the API's model name (default `whisper-1`).
         engine: which recogniser runs the model (`yuyin engines` lists them).
-        base_url: the API root for the `openai` engine (default: OpenAI's).
+        base_url: the API root for the `openai` engine (default: OpenAI's), or the gRPC
+            endpoint for the `google` engine (default: the regional one).
         api_key: the key for the `openai` engine (the CLI reads OPENAI_API_KEY).
         device: `auto` (CUDA when a GPU is usable, else CPU), `cpu` or `cuda`.
         device_index: which GPU to use when `device` is `cuda`.

@@ -10,6 +10,7 @@ from yuyin.cli.audio import audio_command
 from yuyin.cli.doctor import doctor_command
 from yuyin.cli.engines import engines_command
 from yuyin.cli.eval import eval_command
+from yuyin.cli.google import google_command
 from yuyin.cli.models import models_command
 from yuyin.cli.serve import serve_command
 from yuyin.cli.transcribe import transcribe_command
@@ -41,5 +42,6 @@ main.add_command(models_command)
 main.add_command(doctor_command)
 main.add_command(engines_command)
 main.add_command(eval_command)
+main.add_command(google_command)
 main.add_command(audio_command)
 main.add_command(serve_command)

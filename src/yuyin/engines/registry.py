@@ -30,7 +30,10 @@ class EngineInfo:
     @property
     def installed(self) -> bool:
         """Whether the engine's Python package can be imported here."""
-        return importlib.util.find_spec(self.module) is not None
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except ModuleNotFoundError:  # a dotted name whose parent package is missing
+            return False
 
 
 ENGINES: dict[str, EngineInfo] = {
@@ -43,6 +46,11 @@ ENGINES: dict[str, EngineInfo] = {
         EngineInfo(
             "openai", "Any OpenAI-compatible API: OpenAI, another yuyin server (--base-url)",
             "openai", "openai", "the API's (Whisper: 100)", True, False, True, False,
+        ),
+        EngineInfo(
+            "google", "Google Cloud Speech-to-Text v2 (chirp_2; needs GOOGLE_CLOUD_PROJECT)",
+            "google", "google.cloud.speech_v2", "BCP-47 locales (default cmn-Hant-TW)",
+            True, True, True, False,
         ),
     )
 }  # fmt: skip
@@ -72,6 +80,11 @@ def load_engine(
             f"unknown engine {options.engine!r}",
             hint="choose one of: " + ", ".join(ENGINES) + " (`yuyin engines` lists them)",
         )
+    if options.engine == "google":
+        from yuyin.engines.google import GoogleEngine
+
+        # Project, location, credentials and recognizer come from the environment there.
+        return GoogleEngine.from_environment(options)
     if options.engine == "openai":
         from yuyin.engines.openai_api import OpenAIEngine
 
