@@ -7,6 +7,7 @@ import click
 from yuyin import __version__
 from yuyin.cli._common import YuyinGroup, configure_logging
 from yuyin.cli.audio import audio_command
+from yuyin.cli.batch import batch_command
 from yuyin.cli.doctor import doctor_command
 from yuyin.cli.engines import engines_command
 from yuyin.cli.eval import eval_command
@@ -44,4 +45,5 @@ main.add_command(engines_command)
 main.add_command(eval_command)
 main.add_command(google_command)
 main.add_command(audio_command)
+main.add_command(batch_command)
 main.add_command(serve_command)
