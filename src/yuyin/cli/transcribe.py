@@ -70,7 +70,8 @@ def _none_if_negative(
               help="Embedded model (base, tiny.en), a local model folder, or a hub name "
               "(small, large-v3) downloaded once. `yuyin models` lists them.")
 @click.option("--engine", default=_M.engine, show_default=True,
-              help="Recogniser: faster-whisper, openai (any OpenAI-compatible API) or google "
+              help="Recogniser: faster-whisper, transformers, openai (any OpenAI-compatible "
+              "API) or google "
               "(Speech-to-Text v2; GOOGLE_CLOUD_PROJECT). `yuyin engines` lists them.")
 @click.option("--base-url", default=None,
               help="API root for --engine openai, e.g. http://127.0.0.1:8000/v1 (default: "

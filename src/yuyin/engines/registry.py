@@ -48,6 +48,11 @@ ENGINES: dict[str, EngineInfo] = {
             "openai", "openai", "the API's (Whisper: 100)", True, False, True, False,
         ),
         EngineInfo(
+            "transformers", "Hugging Face transformers Whisper: HF checkpoints, or the embedded "
+            "models imported from CTranslate2", "train", "transformers", "Whisper's 100",
+            True, False, True, True,
+        ),
+        EngineInfo(
             "google", "Google Cloud Speech-to-Text v2 (chirp_2; needs GOOGLE_CLOUD_PROJECT)",
             "google", "google.cloud.speech_v2", "BCP-47 locales (default cmn-Hant-TW)",
             True, True, True, False,
@@ -85,6 +90,12 @@ def load_engine(
 
         # Project, location, credentials and recognizer come from the environment there.
         return GoogleEngine.from_environment(options)
+    if options.engine == "transformers":
+        from yuyin.engines.transformers import load_transformers_engine
+
+        return load_transformers_engine(
+            options.model, options.device, cache_dir=cache_dir, shared=shared
+        )
     if options.engine == "openai":
         from yuyin.engines.openai_api import OpenAIEngine
 

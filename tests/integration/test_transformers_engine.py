@@ -1,0 +1,160 @@
+"""The transformers engine on the imported embedded models: accuracy, invariants, Chinese."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jiwer
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import yuyin
+from yuyin.engines import load_engine
+from yuyin.engines.base import Engine
+from yuyin.engines.transformers import TransformersEngine, load_transformers_engine
+from yuyin.text import convert_script
+from yuyin.types import Transcript, is_cjk
+
+EN_MAX_WER = 0.15
+ZH_MAX_CER = 0.30
+GREEDY: dict[str, Any] = {"beam_size": 1, "temperature": (0.0,)}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_en() -> TransformersEngine:
+    return load_transformers_engine("tiny.en")
+
+
+@pytest.fixture(scope="module")
+def base() -> TransformersEngine:
+    return load_transformers_engine("base")
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
+
+
+def _chars(text: str) -> str:
+    return "".join(c for c in convert_script(text, "traditional") if c.isalnum())
+
+
+def assert_invariants(t: Transcript) -> None:
+    previous_end = 0.0
+    for seg in t.segments:
+        assert 0.0 <= seg.start <= seg.end <= t.duration + 1e-6
+        assert seg.start >= previous_end - 0.05, "segments must not go back in time"
+        previous_end = seg.end
+        previous_word = seg.start
+        for w in seg.words:
+            assert seg.start - 1e-6 <= w.start <= w.end <= seg.end + 1e-6
+            assert w.start >= previous_word - 1e-6
+            assert 0.0 <= w.probability <= 1.0
+            previous_word = w.start
+
+
+def test_the_engine_fits_the_protocol(tiny_en):
+    engine: Engine = tiny_en
+    assert engine.name == "transformers"
+    assert engine.model_name == "tiny.en"
+    assert not engine.multilingual
+    assert load_transformers_engine("tiny.en") is tiny_en  # one instance per process
+
+
+@pytest.mark.parametrize("model", ["tiny_en", "base"])
+def test_english_is_accurate_with_words_inside_segments(model, request, data_dir, fixtures):
+    engine = request.getfixturevalue(model)
+    t = yuyin.transcribe(data_dir / "en.wav", engine=engine)
+    reference = _words(fixtures["en.wav"]["text"])
+    assert jiwer.wer(reference, _words(t.text) or "<empty>") <= EN_MAX_WER, t.text
+    assert t.language == "en"
+    assert t.model == engine.model_name
+    assert_invariants(t)
+    assert t.segments
+    assert all(s.words for s in t.segments)
+    assert "".join(w.word for w in t.words).strip() == " ".join(s.text.strip() for s in t.segments)
+
+
+@pytest.mark.parametrize("model", ["tiny.en", "base"])
+def test_same_transcript_as_faster_whisper_on_the_same_weights(model, data_dir):
+    ours = yuyin.transcribe(data_dir / "en.wav", engine=load_transformers_engine(model), **GREEDY)
+    reference_engine = load_engine(yuyin.ModelOptions(model=model, compute_type="float32"))
+    theirs = yuyin.transcribe(data_dir / "en.wav", engine=reference_engine, **GREEDY)
+    assert _words(ours.text) == _words(theirs.text)
+
+
+def test_mandarin_in_traditional_script_with_a_time_for_every_character(base, data_dir, fixtures):
+    t = yuyin.transcribe(data_dir / "zh.wav", engine=base, language="zh-TW")
+    assert t.language == "zh"
+    assert jiwer.cer(_chars(fixtures["zh.wav"]["text"]), _chars(t.text) or "∅") <= ZH_MAX_CER
+    assert convert_script(t.text, "traditional") == t.text
+    assert_invariants(t)
+    cjk = [c for c in t.text if is_cjk(c) and c.isalnum()]
+    timed = "".join(w.word for w in t.words)
+    assert all(c in timed for c in cjk)
+    assert len(t.words) >= len(cjk) // 2
+
+    reference_engine = load_engine(yuyin.ModelOptions(model="base", compute_type="float32"))
+    theirs = yuyin.transcribe(data_dir / "zh.wav", engine=reference_engine, **GREEDY)
+    ours = yuyin.transcribe(data_dir / "zh.wav", engine=base, **GREEDY)
+    assert ours.language == theirs.language == "zh"
+    assert abs(ours.language_probability - theirs.language_probability) < 0.05
+    assert _chars(ours.text) == _chars(theirs.text)
+
+
+def test_long_input_uses_sequential_windows_and_vad(tiny_en, data_dir, fixtures):
+    long, _ = yuyin.decode_audio(data_dir / "en_long.wav")
+    short, _ = yuyin.decode_audio(data_dir / "en.wav")
+    silence = np.zeros(3 * 16000, dtype=np.float32)
+    audio = np.concatenate([long, silence, short, short])  # 34.5 s: past one 30 s window
+    texts = [fixtures[name]["text"] for name in ("en_long.wav", "en.wav", "en.wav")]
+    reference = _words(" ".join(texts))
+    for vad in (False, True):
+        t = yuyin.transcribe(audio, engine=tiny_en, vad=vad, **GREEDY)
+        assert jiwer.wer(reference, _words(t.text)) <= EN_MAX_WER, (vad, t.text)
+        assert t.segments[-1].end > 30.0
+        assert_invariants(t)
+
+
+def test_no_word_timestamps_when_not_asked(tiny_en, data_dir):
+    t = yuyin.transcribe(data_dir / "en.wav", engine=tiny_en, word_timestamps=False)
+    assert t.text
+    assert t.words == ()
+
+
+def test_english_only_model_refuses_chinese_and_hotwords(tiny_en, data_dir):
+    with pytest.raises(yuyin.ConfigurationError, match="English-only"):
+        yuyin.transcribe(data_dir / "zh.wav", engine=tiny_en, language="zh-TW")
+    with pytest.raises(yuyin.ConfigurationError, match="hotwords"):
+        yuyin.transcribe(data_dir / "en.wav", engine=tiny_en, hotwords="yuyin")
+
+
+def test_silence_gives_an_empty_transcript(tiny_en, data_dir):
+    t = yuyin.transcribe(data_dir / "silence.wav", engine=tiny_en, vad=True)
+    assert t.segments == ()
+
+
+def test_loads_a_hugging_face_folder_directly(tiny_en):
+    engine = load_transformers_engine(str(tiny_en.path), shared=False)
+    assert engine is not tiny_en
+    assert engine.model_name == str(tiny_en.path)
+    assert engine.path == tiny_en.path
+
+
+@pytest.mark.slow
+def test_engine_flag_selects_transformers(data_dir, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "yuyin", "transcribe", str(data_dir / "en.wav"), "--engine",
+         "transformers", "-m", "tiny.en", "-o", str(tmp_path), "-f", "txt", "-q"],
+        capture_output=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "morning" in (tmp_path / "en.txt").read_text().lower()
