@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         default=None, description="Require `Authorization: Bearer KEY` on every API request."
     )
+    engine: str = Field(
+        default="faster-whisper", description="Recogniser for uploads (`yuyin engines`)."
+    )
     default_model: str = Field(
         default="base", description="Model used for OpenAI model names such as whisper-1."
     )

@@ -319,3 +319,21 @@ def test_page_endpoints(base_url, data_dir):
         f"{base_url}/api/transcribe", files={"file": ("en.wav", wav)}, data={"task": "sing"}
     )
     assert task.status_code == 400
+
+
+@pytest.mark.slow
+def test_server_engine_setting_selects_the_recogniser(serve, data_dir):
+    wav = (data_dir / "en.wav").read_bytes()
+    with serve(engine="transformers") as (url, _):
+        reply = httpx.post(
+            f"{url}/v1/audio/transcriptions",
+            files={"file": ("en.wav", wav)},
+            data={"model": "tiny.en"},
+            timeout=600,
+        )
+        assert reply.status_code == 200, reply.text
+        assert "morning" in reply.json()["text"].lower()
+    with serve(engine="nope") as (url, _):
+        bad = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("en.wav", wav)})
+        assert bad.status_code == 400
+        assert "unknown engine" in bad.json()["error"]["message"]

@@ -29,6 +29,9 @@ def _settings_env(params: dict[str, Any]) -> dict[str, str]:
 @click.option("--host", default=None, help="Address to bind.  [default: 127.0.0.1]")
 @click.option("--port", type=int, default=None, help="TCP port.  [default: 8000]")
 @click.option("--api-key", default=None, help="Require `Authorization: Bearer KEY`.")
+@click.option("--engine", default=None,
+              help="Recogniser for uploads: faster-whisper, transformers, ...  "
+              "[default: faster-whisper]")
 @click.option("--default-model", default=None,
               help="Model for OpenAI names like whisper-1.  [default: base]")
 @click.option("--preload", multiple=True, help="Load this model before serving (repeatable).")

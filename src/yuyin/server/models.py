@@ -43,6 +43,7 @@ class ModelManager:
                 engine = load_engine(
                     ModelOptions(
                         model=name,
+                        engine=s.engine,
                         device=s.device,
                         compute_type=s.compute_type,
                         cpu_threads=s.cpu_threads,
