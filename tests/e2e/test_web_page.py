@@ -131,3 +131,32 @@ def test_analysis_view_shows_waveform_and_mel_image(page, data_dir):
     )
     assert size[0] > 400
     assert size[1] > 200
+
+
+def test_live_tab_with_a_fake_microphone_shows_committed_text(base_url, data_dir, tmp_path):
+    # Chromium plays this WAV as its microphone (looped), through getUserMedia.
+    mic = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={data_dir / 'en_long.wav'}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + mic)
+        context = browser.new_context(permissions=["microphone"])
+        page = context.new_page()
+        page.goto(base_url)
+        page.wait_for_selector("#model option", state="attached")
+        page.select_option("#model", "tiny.en")
+        page.click("#tab-live")
+        page.click("#live-start")
+        page.wait_for_function(
+            "document.getElementById('live-committed').textContent.split(' ').length > 6",
+            timeout=120_000,
+        )
+        assert page.evaluate("document.getElementById('level').value") >= 0
+        shot(page, "live", tmp_path)
+        page.click("#live-stop")
+        text = page.inner_text("#live-committed").lower()
+        browser.close()
+    assert any(w in text for w in ("sun", "park", "children", "cake", "dog", "birds", "warm"))

@@ -14,6 +14,8 @@ from yuyin.cli.eval import eval_command
 from yuyin.cli.google import google_command
 from yuyin.cli.models import models_command
 from yuyin.cli.serve import serve_command
+from yuyin.cli.stream import stream_command
+from yuyin.cli.stream_server import stream_server_command
 from yuyin.cli.transcribe import transcribe_command
 
 __all__ = ["main"]
@@ -43,7 +45,9 @@ main.add_command(models_command)
 main.add_command(doctor_command)
 main.add_command(engines_command)
 main.add_command(eval_command)
-main.add_command(google_command)
 main.add_command(audio_command)
-main.add_command(batch_command)
 main.add_command(serve_command)
+main.add_command(stream_command)
+main.add_command(stream_server_command)
+main.add_command(google_command)
+main.add_command(batch_command)

@@ -22,6 +22,7 @@ from yuyin.server.metrics import Metrics
 from yuyin.server.models import ModelManager
 from yuyin.server.routers import audio as audio_routes
 from yuyin.server.routers import health as health_routes
+from yuyin.server.routers import live as live_routes
 from yuyin.server.routers import models as model_routes
 from yuyin.server.routers import web as web_routes
 from yuyin.settings import Settings
@@ -119,5 +120,6 @@ def create_app(settings: Settings | None = None, *, models: ModelManager | None 
     app.include_router(model_routes.router)
     app.include_router(audio_routes.router)
     app.include_router(web_routes.router)
+    app.include_router(live_routes.router)
     app.mount("/static", StaticFiles(directory=str(web_routes.WEB_ROOT)), name="static")
     return app

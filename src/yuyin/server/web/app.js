@@ -247,7 +247,11 @@ function onLiveEvent(event) {
   if (event.type === "error") { showError("live-error", event.message); return; }
   if (event.type === "partial") { $("live-partial").textContent = event.text; return; }
   if (event.type === "committed" || event.type === "final") {
-    $("live-committed").textContent += event.text;
+    const shown = $("live-committed").textContent;
+    // Event texts are trimmed: put a space back between words, never between CJK characters.
+    const cjk = /[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]/;
+    const gap = shown && event.text && !(cjk.test(shown.slice(-1)) && cjk.test(event.text[0]));
+    $("live-committed").textContent += (gap ? " " : "") + event.text;
     $("live-partial").textContent = "";
   }
 }

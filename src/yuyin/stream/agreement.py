@@ -1,0 +1,170 @@
+"""LocalAgreement-2: commit the words that two consecutive hypotheses agree on.
+
+Whisper re-decodes the whole audio buffer at every step, so its last words keep changing
+while the speaker is mid-sentence. A word is committed (final, never revised) once two
+consecutive hypotheses agree on it and on everything before it (Macháček et al., "Turning
+Whisper into Real-Time Transcription System", 2023). Pure: words with absolute times in,
+committed words out; nothing from yuyin but `yuyin.types` (an import-linter contract in
+pyproject.toml keeps it so).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable
+
+from yuyin.types import Word
+
+__all__ = ["HypothesisBuffer", "word_key"]
+
+KeyFunction = Callable[[str], str]
+
+
+def word_key(text: str) -> str:
+    """How two hypotheses' words are compared: case-folded letters, digits and symbols only.
+
+    A word that is only punctuation keeps its punctuation, so `。` and `，` stay different.
+    """
+    folded = text.strip().casefold()
+    kept = "".join(c for c in folded if unicodedata.category(c)[0] in "LNMS")
+    return kept or folded
+
+
+class HypothesisBuffer:
+    """The LocalAgreement-2 state between decoding steps.
+
+    Each step `insert`s the new hypothesis, then `flush` returns the newly committed words.
+
+    Args:
+        committed_time: time before which everything counts as committed, seconds.
+        seam_tolerance: new words must start after `committed_time` minus this, seconds.
+        seam_window: a repeated n-gram is looked for only when the new hypothesis starts
+            within this many seconds of `committed_time`.
+        max_ngram: longest run of words (1-5) that may be repeated at the seam.
+        key: maps a word's text to what is compared between hypotheses.
+    """
+
+    def __init__(
+        self,
+        *,
+        committed_time: float = 0.0,
+        seam_tolerance: float = 0.1,
+        seam_window: float = 1.0,
+        max_ngram: int = 5,
+        key: KeyFunction = word_key,
+    ) -> None:
+        self.committed_time = committed_time
+        self.seam_tolerance = seam_tolerance
+        self.seam_window = seam_window
+        self.max_ngram = max_ngram
+        self._key = key
+        # The last committed words still inside the audio buffer; only the seam check reads
+        # them, so `max_ngram` of them are all that is ever kept.
+        self._tail: deque[Word] = deque(maxlen=max_ngram)
+        self._previous: list[Word] = []
+        self._new: list[Word] = []
+        self._inserted = False
+
+    @property
+    def pending(self) -> tuple[Word, ...]:
+        """The uncommitted words of the latest hypothesis."""
+        return tuple(self._previous)
+
+    def insert(self, words: Iterable[Word]) -> None:
+        """Take a new hypothesis (absolute times) for the next `flush`.
+
+        Words that start before the committed point (less `seam_tolerance`) are already
+        covered; if the rest begins with the last 1-`max_ngram` committed words again (the
+        decoder re-read them across the seam), those repeated words are dropped too.
+
+        Word timings move by a few tenths of a second between hypotheses, so the time rule
+        alone can drop a new word that starts just before the committed point, or keep a
+        re-read word placed after it. When the hypothesis itself re-reads the last 2 or more
+        committed words near the seam, the seam is put right after them instead.
+        """
+        hypothesis = list(words)
+        anchored = self._after_anchor(hypothesis)
+        if anchored is not None:
+            self._new = anchored
+            self._inserted = True
+            return
+        fresh = [w for w in hypothesis if w.start > self.committed_time - self.seam_tolerance]
+        if fresh and self._tail and abs(fresh[0].start - self.committed_time) < self.seam_window:
+            tail = [self._key(w.word) for w in self._tail]
+            # Longest first: when `a a` was committed and `a a b` follows, both repeats go.
+            for n in range(min(len(tail), len(fresh), self.max_ngram), 0, -1):
+                if tail[-n:] == [self._key(w.word) for w in fresh[:n]]:
+                    del fresh[:n]
+                    break
+        self._new = fresh
+        self._inserted = True
+
+    def _after_anchor(self, hypothesis: list[Word]) -> list[Word] | None:
+        """The words after the last 2-`max_ngram` committed words, if re-read at the seam.
+
+        Only words from `seam_window` before the first remembered committed word count,
+        and every word before the re-read run must be old audio (start before the
+        committed point); the longest run wins, then the one nearest the seam.
+        """
+        if len(self._tail) < 2:
+            return None
+        horizon = self._tail[0].start - self.seam_window
+        near = [w for w in hypothesis if w.start > horizon]
+        old = 0
+        while old < len(near) and near[old].start < self.committed_time:
+            old += 1
+        keys = [self._key(w.word) for w in near[: old + self.max_ngram]]
+        tail = [self._key(w.word) for w in self._tail]
+        for n in range(min(len(tail), self.max_ngram), 1, -1):
+            for i in range(old, -1, -1):
+                if keys[i : i + n] == tail[-n:]:
+                    return near[i + n :]
+        return None
+
+    def flush(self) -> list[Word]:
+        """Commit and return the longest common prefix of the last two hypotheses.
+
+        The committed words are taken from the newer hypothesis (it heard more audio).
+        """
+        agreed = 0
+        for old, new in zip(self._previous, self._new, strict=False):
+            if self._key(old.word) != self._key(new.word):
+                break
+            agreed += 1
+        committed = self._new[:agreed]
+        self._previous = self._new[agreed:]
+        self._new = []
+        self._inserted = False
+        self._commit(committed)
+        return committed
+
+    def complete(self) -> list[Word]:
+        """Commit and return every pending word (the stream or utterance has ended).
+
+        A hypothesis inserted but not yet flushed is flushed first, so its words win.
+        """
+        committed = self.flush() if self._inserted else []
+        rest, self._previous = self._previous, []
+        self._commit(rest)
+        return committed + rest
+
+    def pop_committed(self, time: float) -> None:
+        """Forget committed words that end at or before `time` (they left the audio buffer)."""
+        while self._tail and self._tail[0].end <= time:
+            self._tail.popleft()
+
+    def skip_to(self, time: float) -> None:
+        """Move the committed point to `time` without committing: the audio before it is gone.
+
+        Pending words that start before `time` are dropped; used when the buffer is cut
+        where nothing was agreed, and when a new utterance starts.
+        """
+        self.committed_time = max(self.committed_time, time)
+        self._previous = [w for w in self._previous if w.start >= time]
+        self._new = [w for w in self._new if w.start >= time]
+
+    def _commit(self, words: list[Word]) -> None:
+        if words:
+            self._tail.extend(words)
+            self.committed_time = words[-1].end
