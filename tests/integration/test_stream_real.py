@@ -246,3 +246,18 @@ def test_cli_needs_a_file_or_the_microphone():
     result = yuyin("stream")
     assert result.returncode == 2
     assert "FILE" in result.stderr
+
+
+@pytest.mark.slow
+def test_stream_with_the_transformers_engine(data_dir):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "yuyin", "stream", str(data_dir / "en.wav"), "--engine",
+         "transformers", "-m", "tiny.en", "-l", "en", "--comp-unaware"],
+        capture_output=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = " ".join(line.split(" ", 3)[3] for line in result.stdout.decode().splitlines())
+    assert "morning" in text.lower()

@@ -49,6 +49,9 @@ def stream_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("-m", "--model", default=_M.model, show_default=True,
                      help="Model for decoding (tiny.en is the fastest; base for Chinese)."),
+        click.option("--engine", type=click.Choice(["faster-whisper", "transformers"]),
+                     default=_M.engine, show_default=True,
+                     help="Local recogniser to stream with (`yuyin engines`)."),
         click.option("--model-dir", default=None,
                      help="A local CTranslate2 model folder; overrides --model."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=_M.device,
@@ -115,14 +118,17 @@ def build_stream(
         adaptive=adaptive,
     )
     device = params.pop("device")
+    engine = params.pop("engine")
     model = params.pop("model_dir") or params.pop("model")
     params.pop("model", None)
     final_model = params.pop("final_model")
     use_vac = params.pop("vac") or final_model is not None
-    asr = EngineASR(load_engine(ModelOptions(model=model, device=device)), options)
+    asr = EngineASR(load_engine(ModelOptions(model=model, engine=engine, device=device)), options)
     accurate = None
     if final_model is not None:
-        accurate = EngineASR(load_engine(ModelOptions(model=final_model, device=device)), options)
+        accurate = EngineASR(
+            load_engine(ModelOptions(model=final_model, engine=engine, device=device)), options
+        )
     factory = processor_factory(
         asr, options, vac=VacOptions() if use_vac else None, accurate=accurate, offset=offset
     )
