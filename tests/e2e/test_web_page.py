@@ -31,11 +31,17 @@ def base_url(serve) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def pw() -> Iterator[object]:
+    # One Playwright driver per module: a second sync_playwright() cannot start inside it.
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw) -> Iterator[object]:
+    b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -133,7 +139,7 @@ def test_analysis_view_shows_waveform_and_mel_image(page, data_dir):
     assert size[1] > 200
 
 
-def test_live_tab_with_a_fake_microphone_shows_committed_text(base_url, data_dir, tmp_path):
+def test_live_tab_with_a_fake_microphone_shows_committed_text(pw, base_url, data_dir, tmp_path):
     # Chromium plays this WAV as its microphone (looped), through getUserMedia.
     mic = [
         "--use-fake-device-for-media-stream",
@@ -141,8 +147,8 @@ def test_live_tab_with_a_fake_microphone_shows_committed_text(base_url, data_dir
         f"--use-file-for-fake-audio-capture={data_dir / 'en_long.wav'}",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + mic)
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + mic)
+    try:
         context = browser.new_context(permissions=["microphone"])
         page = context.new_page()
         page.goto(base_url)
@@ -158,5 +164,6 @@ def test_live_tab_with_a_fake_microphone_shows_committed_text(base_url, data_dir
         shot(page, "live", tmp_path)
         page.click("#live-stop")
         text = page.inner_text("#live-committed").lower()
+    finally:
         browser.close()
     assert any(w in text for w in ("sun", "park", "children", "cake", "dog", "birds", "warm"))
