@@ -1,0 +1,1 @@
+"""Speech emotion recognition: features, classic and CNN models, speaker-independent evaluation (issue 12)."""
