@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ import pytest
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from yuyin.types import Transcript
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,6 +39,65 @@ def fixtures() -> dict[str, dict[str, Any]]:
     """The generated-speech fixtures by file name, with their known text (fixtures.jsonl)."""
     lines = (DATA / "fixtures.jsonl").read_text(encoding="utf-8").splitlines()
     return {row["audio"]: row for row in map(json.loads, filter(None, lines))}
+
+
+# --- scoring and checking real transcripts (integration tests) -----------------------------
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
+
+
+def _chars(text: str) -> str:
+    from yuyin.text import convert_script
+
+    return "".join(c for c in convert_script(text, "traditional") if c.isalnum())
+
+
+def _wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.wer(_words(reference), _words(hypothesis) or "<empty>"))
+
+
+def _cer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return float(jiwer.cer(_chars(reference), _chars(hypothesis) or "∅"))
+
+
+def _check_transcript(t: Transcript) -> None:
+    previous_end = 0.0
+    for seg in t.segments:
+        assert 0.0 <= seg.start <= seg.end <= t.duration + 1e-6
+        assert seg.start >= previous_end - 0.05, "segments must not go back in time"
+        previous_end = seg.end
+        previous_word = seg.start
+        for w in seg.words:
+            assert seg.start - 1e-6 <= w.start <= w.end <= seg.end + 1e-6
+            assert w.start >= previous_word - 1e-6
+            assert 0.0 <= w.probability <= 1.0
+            previous_word = w.start
+    if t.segments:
+        assert t.segments[-1].end <= t.duration + 1e-6
+
+
+@pytest.fixture(scope="session")
+def wer() -> Callable[[str, str], float]:
+    """`wer(reference, hypothesis)`: word error rate, lower-cased, punctuation stripped."""
+    return _wer
+
+
+@pytest.fixture(scope="session")
+def cer() -> Callable[[str, str], float]:
+    """`cer(reference, hypothesis)`: character error rate on Traditional Chinese, no spaces."""
+    return _cer
+
+
+@pytest.fixture(scope="session")
+def check_transcript() -> Callable[[Transcript], None]:
+    """`check_transcript(t)` asserts the timing invariants every engine's Transcript keeps."""
+    return _check_transcript
 
 
 # --- a real server on loopback (integration and e2e tests) ---------------------------------

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-import jiwer
 import numpy as np
 import pytest
 
 import yuyin
 from yuyin.engines import load_engine
 from yuyin.text import convert_script
-from yuyin.types import Transcript, is_cjk
+from yuyin.types import is_cjk
 
 # Bounds leave room for robotic espeak-ng speech; fixtures.jsonl's texts were chosen so
 # both models read them back nearly perfectly (see tests/data/README.md).
@@ -29,62 +26,36 @@ def base() -> yuyin.engines.Engine:
     return load_engine(yuyin.ModelOptions(model="base"))
 
 
-def _words(text: str) -> str:
-    return " ".join(re.sub(r"[^\w' ]+", " ", text.lower()).split())
-
-
-def _chars(text: str) -> str:
-    return "".join(c for c in convert_script(text, "traditional") if c.isalnum())
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.wer(_words(reference), _words(hypothesis) or "<empty>"))
-
-
-def cer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.cer(_chars(reference), _chars(hypothesis) or "∅"))
-
-
-def assert_invariants(t: Transcript) -> None:
-    previous_end = 0.0
-    for seg in t.segments:
-        assert 0.0 <= seg.start <= seg.end <= t.duration + 1e-6
-        assert seg.start >= previous_end - 0.05, "segments must not go back in time"
-        previous_end = seg.end
-        previous_word = seg.start
-        for w in seg.words:
-            assert seg.start - 1e-6 <= w.start <= w.end <= seg.end + 1e-6
-            assert w.start >= previous_word - 1e-6
-            assert 0.0 <= w.probability <= 1.0
-            previous_word = w.start
-    if t.segments:
-        assert t.segments[-1].end <= t.duration + 1e-6
-
-
 @pytest.mark.parametrize("model", ["tiny_en", "base"])
-def test_english_fixture_is_transcribed_accurately(model, request, data_dir, fixtures):
+def test_english_fixture_is_transcribed_accurately(
+    model, request, data_dir, fixtures, wer, check_transcript
+):
     engine = request.getfixturevalue(model)
     t = yuyin.transcribe(data_dir / "en.wav", engine=engine)
     assert wer(fixtures["en.wav"]["text"], t.text) <= EN_MAX_WER, t.text
     assert t.language == "en"
-    assert_invariants(t)
+    check_transcript(t)
     assert all(s.words for s in t.segments), "word timestamps are on by default"
 
 
-def test_long_english_keeps_invariants_over_several_segments(base, data_dir, fixtures):
+def test_long_english_keeps_invariants_over_several_segments(
+    base, data_dir, fixtures, wer, check_transcript
+):
     t = yuyin.transcribe(data_dir / "en_long.wav", engine=base, language="en")
     assert len(t.segments) >= 2
     assert wer(fixtures["en_long.wav"]["text"], t.text) <= EN_MAX_WER, t.text
-    assert_invariants(t)
+    check_transcript(t)
 
 
-def test_mandarin_in_traditional_script_with_a_time_for_every_character(base, data_dir, fixtures):
+def test_mandarin_in_traditional_script_with_a_time_for_every_character(
+    base, data_dir, fixtures, cer, check_transcript
+):
     t = yuyin.transcribe(data_dir / "zh.wav", engine=base, language="zh-TW")
     assert t.language == "zh"
     assert cer(fixtures["zh.wav"]["text"], t.text) <= ZH_MAX_CER, t.text
     # Traditional output: converting it again changes nothing.
     assert convert_script(t.text, "traditional") == t.text
-    assert_invariants(t)
+    check_transcript(t)
     cjk_chars = [c for c in t.text if is_cjk(c) and c.isalnum()]
     timed = "".join(w.word for w in t.words)
     assert all(c in timed for c in cjk_chars)
@@ -105,7 +76,7 @@ def test_zh_cn_gives_simplified(base, data_dir):
 @pytest.mark.parametrize(
     "name", ["en.flac", "en.mp3", "en.ogg", "en.m4a", "en.webm", "en_stereo_44k.wav", "video.mp4"]
 )
-def test_every_container_gives_the_same_words(tiny_en, data_dir, fixtures, name):
+def test_every_container_gives_the_same_words(tiny_en, data_dir, fixtures, name, wer):
     t = yuyin.transcribe(data_dir / name, engine=tiny_en)
     assert wer(fixtures[name]["text"], t.text) <= EN_MAX_WER, (name, t.text)
     assert abs(t.duration - fixtures[name]["duration"]) < 0.2
@@ -125,12 +96,12 @@ def test_no_speech_is_empty_even_when_vad_gates_everything(base, data_dir, name)
     assert t.text == ""
 
 
-def test_batched_inference_matches_sequential(base, data_dir, fixtures):
+def test_batched_inference_matches_sequential(base, data_dir, fixtures, wer, check_transcript):
     seq = yuyin.transcribe(data_dir / "en_long.wav", engine=base, language="en")
     batched = yuyin.transcribe(data_dir / "en_long.wav", engine=base, language="en", batch_size=4)
     assert wer(fixtures["en_long.wav"]["text"], batched.text) <= EN_MAX_WER, batched.text
     assert wer(seq.text, batched.text) <= 0.1
-    assert_invariants(batched)
+    check_transcript(batched)
 
 
 def test_translate_to_english(base, data_dir):
