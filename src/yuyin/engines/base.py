@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from yuyin.errors import ConfigurationError
 from yuyin.options import TranscribeOptions
 from yuyin.types import Segment
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["Engine", "EngineRun"]
+__all__ = ["Engine", "EngineRun", "check_english_only"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +51,17 @@ class Engine(Protocol):
             vad_filter: decode only the stretches voice-activity detection marks as speech.
         """
         ...
+
+
+def check_english_only(model_name: str, language: str | None, options: TranscribeOptions) -> None:
+    """Reject what an English-only model cannot do (another language, translation) up front."""
+    if language not in (None, "en"):
+        raise ConfigurationError(
+            f"model {model_name!r} is English-only and cannot transcribe {language!r}",
+            hint="use the multilingual model: --model base",
+        )
+    if options.task == "translate":
+        raise ConfigurationError(
+            f"model {model_name!r} is English-only and cannot translate",
+            hint="use the multilingual model: --model base",
+        )

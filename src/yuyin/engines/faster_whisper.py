@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import faster_whisper
 
-from yuyin.engines.base import EngineRun
+from yuyin.engines.base import EngineRun, check_english_only
 from yuyin.engines.device import resolve_device
 from yuyin.engines.models import ResolvedModel, resolve_model
 from yuyin.engines.vad import to_faster_whisper
-from yuyin.errors import ConfigurationError, ModelError
+from yuyin.errors import ModelError
 from yuyin.options import ModelOptions, TranscribeOptions
 from yuyin.types import Segment, Word
 
@@ -44,16 +44,7 @@ class FasterWhisperEngine:
         """Reject requests an English-only model cannot serve, before any decoding."""
         if self.multilingual:
             return
-        if language not in (None, "en"):
-            raise ConfigurationError(
-                f"model {self.model_name!r} is English-only and cannot transcribe {language!r}",
-                hint="use the multilingual model: --model base",
-            )
-        if options.task == "translate":
-            raise ConfigurationError(
-                f"model {self.model_name!r} is English-only and cannot translate",
-                hint="use the multilingual model: --model base",
-            )
+        check_english_only(self.model_name, language, options)
 
     def run(
         self,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun
+from yuyin.engines.base import EngineRun, check_english_only
 from yuyin.engines.models import default_cache_dir, resolve_model
 from yuyin.engines.vad import detect_speech
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
@@ -94,16 +94,7 @@ class TransformersEngine:
                     hint="use a Whisper language code such as en or zh",
                 )
             return
-        if language not in (None, "en"):
-            raise ConfigurationError(
-                f"model {self.model_name!r} is English-only and cannot transcribe {language!r}",
-                hint="use the multilingual model: --model base",
-            )
-        if options.task == "translate":
-            raise ConfigurationError(
-                f"model {self.model_name!r} is English-only and cannot translate",
-                hint="use the multilingual model: --model base",
-            )
+        check_english_only(self.model_name, language, options)
 
     def run(
         self,
