@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -103,6 +104,32 @@ end_option = click.option(
 json_option = click.option(
     "--json", "json_output", is_flag=True, help="Print one JSON object on stdout."
 )
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _rate_option(help_text: str, default: int | None = None) -> Callable[[_F], _F]:
+    return click.option(
+        "-r", "--sample-rate", type=click.IntRange(min=1), default=default,
+        show_default=default is not None, help=help_text,
+    )  # fmt: skip
+
+
+def _channels_option(help_text: str, default: int | None = None) -> Callable[[_F], _F]:
+    return click.option(
+        "-c", "--channels", type=click.IntRange(min=1), default=default,
+        show_default=default is not None, help=help_text,
+    )  # fmt: skip
+
+
+def _duration_option(help_text: str, default: float | None = None) -> Callable[[_F], _F]:
+    return click.option(
+        "-d", "--duration", type=click.FloatRange(min=0, min_open=True), default=default,
+        show_default=default is not None, help=help_text,
+    )  # fmt: skip
+
+
 sample_format_option = click.option(
     "--sample-format",
     type=click.Choice(SAMPLE_FORMATS),
@@ -196,20 +223,8 @@ def info_command(input_file: str, silence_threshold_dbfs: float, json_output: bo
 @audio_command.command("convert")
 @click.argument("input_file", metavar="INPUT")
 @click.argument("output_file", metavar="OUTPUT")
-@click.option(
-    "-r",
-    "--sample-rate",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Output rate in Hz (resampled with soxr). Default: the input's.",
-)
-@click.option(
-    "-c",
-    "--channels",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Output channels (1 mixes down, 2 from mono copies). Default: the input's.",
-)
+@_rate_option("Output rate in Hz (resampled with soxr). Default: the input's.")
+@_channels_option("Output channels (1 mixes down, 2 from mono copies). Default: the input's.")
 @sample_format_option
 @click.option(
     "--bitrate",
@@ -292,20 +307,8 @@ def convert_command(input_file: str, output_file: str, json_output: bool, **para
     show_default=True,
     help="Format of the pieces.",
 )
-@click.option(
-    "-r",
-    "--sample-rate",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Rate of the pieces in Hz. Default: the input's.",
-)
-@click.option(
-    "-c",
-    "--channels",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Channels of the pieces. Default: the input's.",
-)
+@_rate_option("Rate of the pieces in Hz. Default: the input's.")
+@_channels_option("Channels of the pieces. Default: the input's.")
 @sample_format_option
 @click.option("--bitrate", callback=_bitrate, default=None, help="MP3/Opus bitrate, e.g. 64k.")
 @click.option(
@@ -436,30 +439,9 @@ def plot_command(
     default=None,
     help="Where the sweep ends, in Hz. Default: 0.45 x the sample rate.",
 )
-@click.option(
-    "-d",
-    "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    default=2.0,
-    show_default=True,
-    help="Length in seconds.",
-)
-@click.option(
-    "-r",
-    "--sample-rate",
-    type=click.IntRange(min=1),
-    default=48000,
-    show_default=True,
-    help="Rate in Hz.",
-)
-@click.option(
-    "-c",
-    "--channels",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Identical channels.",
-)
+@_duration_option("Length in seconds.", default=2.0)
+@_rate_option("Rate in Hz.", default=48000)
+@_channels_option("Identical channels.", default=1)
 @click.option(
     "--level-dbfs",
     type=click.FloatRange(max=0),
@@ -540,29 +522,9 @@ def devices_command(json_output: bool) -> None:
 
 @audio_command.command("record")
 @click.argument("output_file", metavar="OUTPUT")
-@click.option(
-    "-d",
-    "--duration",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Seconds to record. Default: until Ctrl-C.",
-)
-@click.option(
-    "-r",
-    "--sample-rate",
-    type=click.IntRange(min=1),
-    default=16000,
-    show_default=True,
-    help="Rate in Hz.",
-)
-@click.option(
-    "-c",
-    "--channels",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Input channels.",
-)
+@_duration_option("Seconds to record. Default: until Ctrl-C.")
+@_rate_option("Rate in Hz.", default=16000)
+@_channels_option("Input channels.", default=1)
 @click.option("--device", default=None, help="Device number or name. Default: the default input.")
 @sample_format_option
 @json_option
