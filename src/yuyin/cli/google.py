@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -32,7 +34,7 @@ def _codes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[st
 
 
 def _connection(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every recognizer command shares (flag > environment > default)."""
+    """Add the connection options every recognizer command shares; pass them as `options`."""
     decorators = [
         click.option("--project", envvar="GOOGLE_CLOUD_PROJECT", show_envvar=True,
                      help="Google Cloud project id."),
@@ -48,20 +50,37 @@ def _connection(command: Callable[..., Any]) -> Callable[..., Any]:
                      "a plain-text local emulator."),
         click.option("--json", "json_output", is_flag=True, help="Print JSON (for scripts)."),
     ]  # fmt: skip
+
+    @functools.wraps(command)
+    def with_options(
+        project: str | None,
+        location: str,
+        credentials_file: str | None,
+        api_endpoint: str | None,
+        **params: Any,
+    ) -> Any:
+        options = GoogleOptions(
+            project=project or None,
+            location=location,
+            credentials_file=credentials_file or None,
+            api_endpoint=api_endpoint or None,
+        )
+        return command(options=options, **params)
+
+    wrapped: Callable[..., Any] = with_options
     for decorate in reversed(decorators):
-        command = decorate(command)
-    return command
+        wrapped = decorate(wrapped)
+    return wrapped
 
 
-def _options(
-    project: str | None, location: str, credentials_file: str | None, api_endpoint: str | None
-) -> GoogleOptions:
-    return GoogleOptions(
-        project=project or None,
-        location=location,
-        credentials_file=credentials_file or None,
-        api_endpoint=api_endpoint or None,
-    )
+@contextmanager
+def _client(options: GoogleOptions) -> Iterator[Any]:
+    """A Speech client whose channel is closed when the command is done with it."""
+    client = create_client(options)
+    try:
+        yield client
+    finally:
+        client.transport.close()  # type: ignore[no-untyped-call]
 
 
 def _line(info: RecognizerInfo) -> str:
@@ -87,19 +106,12 @@ def recognizers_command() -> None:
 @recognizers_command.command("list")
 @_connection
 def list_command(
-    project: str | None,
-    location: str,
-    credentials_file: str | None,
-    api_endpoint: str | None,
+    options: GoogleOptions,
     json_output: bool,
 ) -> None:
     """List the recognizers of a project and location."""
-    options = _options(project, location, credentials_file, api_endpoint)
-    client = create_client(options)
-    try:
+    with _client(options) as client:
         rows = list_recognizers(client, options)
-    finally:
-        client.transport.close()  # type: ignore[no-untyped-call]
     if json_output:
         echo_json([r.to_dict() for r in rows])
         return
@@ -113,19 +125,12 @@ def list_command(
 @_connection
 def get_command(
     recognizer_id: str,
-    project: str | None,
-    location: str,
-    credentials_file: str | None,
-    api_endpoint: str | None,
+    options: GoogleOptions,
     json_output: bool,
 ) -> None:
     """Show one recognizer."""
-    options = _options(project, location, credentials_file, api_endpoint)
-    client = create_client(options)
-    try:
+    with _client(options) as client:
         info = get_recognizer(client, options, recognizer_id)
-    finally:
-        client.transport.close()  # type: ignore[no-untyped-call]
     if json_output:
         echo_json(info.to_dict())
         return
@@ -145,16 +150,11 @@ def create_command(
     language_codes: tuple[str, ...],
     model: str,
     display_name: str,
-    project: str | None,
-    location: str,
-    credentials_file: str | None,
-    api_endpoint: str | None,
+    options: GoogleOptions,
     json_output: bool,
 ) -> None:
     """Create a recognizer, or get it if it exists and report how its config differs."""
-    options = _options(project, location, credentials_file, api_endpoint)
-    client = create_client(options)
-    try:
+    with _client(options) as client:
         result = ensure_recognizer(
             client,
             options,
@@ -163,8 +163,6 @@ def create_command(
             language_codes=language_codes,
             display_name=display_name,
         )
-    finally:
-        client.transport.close()  # type: ignore[no-untyped-call]
     for name, (existing, requested) in result.differences.items():
         click.echo(
             f"warning: recognizer {recognizer_id} exists with {name} {existing!r}, "
@@ -187,19 +185,12 @@ def create_command(
 @_connection
 def delete_command(
     recognizer_id: str,
-    project: str | None,
-    location: str,
-    credentials_file: str | None,
-    api_endpoint: str | None,
+    options: GoogleOptions,
     json_output: bool,
 ) -> None:
     """Delete a recognizer (it can be undeleted for 30 days, e.g. by `create`)."""
-    options = _options(project, location, credentials_file, api_endpoint)
-    client = create_client(options)
-    try:
+    with _client(options) as client:
         info = delete_recognizer(client, options, recognizer_id)
-    finally:
-        client.transport.close()  # type: ignore[no-untyped-call]
     if json_output:
         echo_json(info.to_dict())
         return
