@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import sys
 import time
 from typing import Any
@@ -21,8 +20,8 @@ from yuyin.batch import (
     run_batch,
 )
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json
+from yuyin.cli._options import option_names, pop_options
 from yuyin.cli.transcribe import transcribe_command
-from yuyin.options import ModelOptions, OutputOptions, TranscribeOptions, VadOptions
 
 __all__ = ["CLI_ONLY_PARAMS", "batch_command"]
 
@@ -40,13 +39,7 @@ CLI_ONLY_PARAMS = frozenset(
     }
 )
 
-_fields = dataclasses.fields
-_OPTION_NAMES = (
-    {f.name for f in _fields(ModelOptions)}
-    | {f.name for f in _fields(TranscribeOptions) if f.name != "vad_options"}
-    | {f"vad_{f.name}" for f in _fields(VadOptions)}
-    | {f.name for f in _fields(OutputOptions)}
-)
+_OPTION_NAMES = option_names()
 
 
 def _shared_params() -> list[click.Parameter]:
@@ -202,10 +195,7 @@ def batch_command(
       yuyin batch files.txt -o out/ --executor ray                 # local Ray runtime
       yuyin batch /mnt/shared/calls/ -o out/ --executor ray --ray-address ray://head:10001
     """
-    vad = VadOptions(**{f.name: params.pop(f"vad_{f.name}") for f in _fields(VadOptions)})
-    mopts = ModelOptions(**{f.name: params.pop(f.name) for f in _fields(ModelOptions)})
-    oopts = OutputOptions(**{f.name: params.pop(f.name) for f in _fields(OutputOptions)})
-    topts = TranscribeOptions(vad_options=vad, **params)
+    topts, mopts, oopts = pop_options(params)
     config = WorkerConfig(topts, mopts)
     expanded = expand_inputs(inputs)
     progress = _Progress(enabled=not quiet and not json_output)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import click
 from tqdm import tqdm
 
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json
+from yuyin.cli._options import option_names, pop_options
 from yuyin.cli.transcribe import transcribe_command
 from yuyin.errors import ConfigurationError, YuyinError
 from yuyin.eval import (
@@ -29,7 +29,6 @@ from yuyin.eval import (
     write_report,
 )
 from yuyin.eval.report import REPORT_FORMATS
-from yuyin.options import ModelOptions, TranscribeOptions, VadOptions
 
 __all__ = ["CLI_ONLY_PARAMS", "compare_command", "eval_command"]
 
@@ -51,12 +50,7 @@ CLI_ONLY_PARAMS = frozenset(
     }
 )
 
-_fields = dataclasses.fields
-_OPTION_NAMES = (
-    {f.name for f in _fields(ModelOptions)}
-    | {f.name for f in _fields(TranscribeOptions) if f.name != "vad_options"}
-    | {f"vad_{f.name}" for f in _fields(VadOptions)}
-)
+_OPTION_NAMES = option_names(output=False)
 # The transcription flags, shared with `yuyin transcribe` so the two never drift apart.
 _TRANSCRIBE_PARAMS = [copy.copy(p) for p in transcribe_command.params if p.name in _OPTION_NAMES]
 
@@ -108,14 +102,8 @@ def _styled_alignment(spans: list[dict[str, str]]) -> str:
     return " ".join(out)
 
 
-def _options(params: dict[str, Any]) -> tuple[TranscribeOptions, ModelOptions]:
-    vad = VadOptions(**{f.name: params.pop(f"vad_{f.name}") for f in _fields(VadOptions)})
-    mopts = ModelOptions(**{f.name: params.pop(f.name) for f in _fields(ModelOptions)})
-    return TranscribeOptions(vad_options=vad, **params), mopts
-
-
 def _run_asr(manifest: str, params: dict[str, Any], show: bool, **score: Any) -> EvalResult:
-    topts, mopts = _options(params)
+    topts, mopts, _ = pop_options(params)
     m = read_manifest(manifest)
     for s in m.skipped:
         click.echo(f"warning: {s} (skipped)", err=True)
