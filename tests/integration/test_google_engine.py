@@ -32,11 +32,11 @@ from yuyin.engines.google import (
     GoogleOptions,
     create_client,
     ensure_recognizer,
-    plan_pieces,
     recognition_config,
     recognizer_path,
 )
 from yuyin.engines.google_stream import GoogleStreamer, GoogleStreamOptions
+from yuyin.engines.vad import plan_pieces
 from yuyin.errors import ConfigurationError, ModelError
 
 RATE = 16000

@@ -15,7 +15,6 @@ availability errors are retried with exponential backoff first.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from yuyin.engines.base import EngineRun
+from yuyin.engines.vad import plan_pieces
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError, YuyinError
 from yuyin.languages import engine_language_code, language_from_engine_code, resolve_language
 from yuyin.options import ModelOptions, TranscribeOptions, VadOptions
@@ -56,7 +56,6 @@ __all__ = [
     "list_recognizers",
     "options_from_environment",
     "pcm16",
-    "plan_pieces",
     "recognition_config",
     "recognizer_path",
     "regional_endpoint",
@@ -446,45 +445,6 @@ def recognition_config(
             ]
         )
     return config
-
-
-def plan_pieces(
-    total: int, speech: Sequence[tuple[float, float]], max_samples: int
-) -> list[tuple[int, int]]:
-    """Cut `total` samples into pieces of at most `max_samples`, in silences where possible.
-
-    Each cut goes in the middle of the latest pause between two speech stretches that keeps
-    the piece short enough; without one, at the edge of a speech stretch; only speech
-    longer than a piece is cut through.
-
-    Args:
-        total: number of 16 kHz samples.
-        speech: (start, end) seconds of speech, in order (`detect_speech`).
-        max_samples: the longest piece.
-    """
-    spans = [(round(a * SAMPLE_RATE), round(b * SAMPLE_RATE)) for a, b in speech]
-    middles = [(e + s) // 2 for (_, e), (s, _) in itertools.pairwise(spans) if s > e]
-    pieces: list[tuple[int, int]] = []
-    start = 0
-    while total - start > max_samples:
-        limit = start + max_samples
-        floor = start + max_samples // 4  # never a sliver of a piece
-        inside = [c for c in middles if floor < c <= limit]
-        holding = [(a, b) for a, b in spans if a < limit < b]
-        if inside:
-            cut = max(inside)
-        elif not holding:
-            cut = limit  # the window ends in silence
-        elif holding[0][0] > floor:
-            cut = holding[0][0]  # just before the speech the window would cut
-        else:
-            log.warning("speech longer than %.0f s is cut mid-speech", max_samples / SAMPLE_RATE)
-            cut = limit
-        pieces.append((start, cut))
-        start = cut
-    if total > start:
-        pieces.append((start, total))
-    return pieces
 
 
 # --- the engine --------------------------------------------------------------------------------

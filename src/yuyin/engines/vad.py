@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from faster_whisper.vad import VadOptions as _FwVadOptions
@@ -13,9 +16,11 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["detect_speech", "to_faster_whisper"]
+__all__ = ["detect_speech", "plan_pieces", "to_faster_whisper"]
 
 _SAMPLE_RATE = 16000
+
+log = logging.getLogger(__name__)
 
 
 def to_faster_whisper(options: VadOptions) -> _FwVadOptions:
@@ -35,3 +40,42 @@ def detect_speech(
     """Return the (start, end) times in seconds of the speech in 16 kHz mono audio."""
     stamps = get_speech_timestamps(audio, to_faster_whisper(options or VadOptions()))
     return [(s["start"] / _SAMPLE_RATE, s["end"] / _SAMPLE_RATE) for s in stamps]
+
+
+def plan_pieces(
+    total: int, speech: Sequence[tuple[float, float]], max_samples: int
+) -> list[tuple[int, int]]:
+    """Cut `total` samples into pieces of at most `max_samples`, in silences where possible.
+
+    Each cut goes in the middle of the latest pause between two speech stretches that keeps
+    the piece short enough; without one, at the edge of a speech stretch; only speech
+    longer than a piece is cut through.
+
+    Args:
+        total: number of 16 kHz samples.
+        speech: (start, end) seconds of speech, in order (`detect_speech`).
+        max_samples: the longest piece.
+    """
+    spans = [(round(a * _SAMPLE_RATE), round(b * _SAMPLE_RATE)) for a, b in speech]
+    middles = [(e + s) // 2 for (_, e), (s, _) in itertools.pairwise(spans) if s > e]
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    while total - start > max_samples:
+        limit = start + max_samples
+        floor = start + max_samples // 4  # never a sliver of a piece
+        inside = [c for c in middles if floor < c <= limit]
+        holding = [(a, b) for a, b in spans if a < limit < b]
+        if inside:
+            cut = max(inside)
+        elif not holding:
+            cut = limit  # the window ends in silence
+        elif holding[0][0] > floor:
+            cut = holding[0][0]  # just before the speech the window would cut
+        else:
+            log.warning("speech longer than %.0f s is cut mid-speech", max_samples / _SAMPLE_RATE)
+            cut = limit
+        pieces.append((start, cut))
+        start = cut
+    if total > start:
+        pieces.append((start, total))
+    return pieces
