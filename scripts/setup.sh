@@ -28,6 +28,9 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 if [ "${1:-}" = "--dev" ]; then
   "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  # openai-whisper without triton (GPU kernels, ~290 MB, unused on the CPU); the dev extra
+  # lists its other dependencies (issue 13).
+  "$VENV/bin/python" -m pip install -q --no-deps 'openai-whisper==20250625'
   # Browser tests drive Debian's Chromium (Playwright never downloads a browser here);
   # a CJK font makes screenshots of the 繁體中文 interface legible.
   [ -x /usr/bin/chromium ] && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 \

@@ -1,1 +1,1 @@
-"""Honest speed, memory and concurrency benchmarks, and side-by-side engine comparisons (issue 10)."""
+"""Honest speed, memory and concurrency benchmarks; engine comparisons (issue 10)."""

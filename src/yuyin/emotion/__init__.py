@@ -1,1 +1,1 @@
-"""Speech emotion recognition: features, classic and CNN models, speaker-independent evaluation (issue 12)."""
+"""Speech emotion recognition: features, models, speaker-independent scores (issue 12)."""

@@ -53,9 +53,29 @@ ENGINES: dict[str, EngineInfo] = {
             True, False, True, True,
         ),
         EngineInfo(
+            "openai-whisper", "OpenAI's reference Whisper (PyTorch) on the embedded models, "
+            "exported once to its checkpoint format", "openai-whisper", "whisper",
+            "Whisper's 100", True, False, True, True,
+        ),
+        EngineInfo(
+            "whisper.cpp", "whisper.cpp through pywhispercpp on the embedded models, exported "
+            "once to ggml (f16; --compute-type int8: q8_0)", "whispercpp", "_pywhispercpp",
+            "Whisper's 100", True, False, True, True,
+        ),
+        EngineInfo(
             "google", "Google Cloud Speech-to-Text v2 (chirp_2; needs GOOGLE_CLOUD_PROJECT)",
             "google", "google.cloud.speech_v2", "BCP-47 locales (default cmn-Hant-TW)",
             True, True, True, False,
+        ),
+        EngineInfo(
+            "sherpa-onnx", "sherpa-onnx: Whisper exported to ONNX (embedded models too), or a "
+            "Paraformer / Zipformer transducer folder", "sherpa-onnx", "sherpa_onnx",
+            "Whisper's 100; other models: their own", True, False, True, True,
+        ),
+        EngineInfo(
+            "gemini-live", "Google Gemini Live API input transcription (needs GEMINI_API_KEY)",
+            "gemini", "google.genai", "Gemini's (English, Chinese, ...)", False, False, False,
+            False,
         ),
     )
 }  # fmt: skip
@@ -96,6 +116,23 @@ def load_engine(
         return load_transformers_engine(
             options.model, options.device, cache_dir=cache_dir, shared=shared
         )
+    if options.engine == "openai-whisper":
+        from yuyin.engines.openai_whisper import load_openai_whisper_engine
+
+        return load_openai_whisper_engine(
+            options.model, options.device, cache_dir=cache_dir, shared=shared
+        )
+    if options.engine == "whisper.cpp":
+        from yuyin.engines.whispercpp import load_whispercpp_engine
+
+        return load_whispercpp_engine(
+            options.model,
+            options.device,
+            compute_type=options.compute_type,
+            cpu_threads=options.cpu_threads,
+            cache_dir=cache_dir,
+            shared=shared,
+        )
     if options.engine == "openai":
         from yuyin.engines.openai_api import OpenAIEngine
 
@@ -104,6 +141,15 @@ def load_engine(
         default = options.model == ModelOptions().model and options.base_url is None
         model = "whisper-1" if default else options.model
         return OpenAIEngine(model, base_url=options.base_url, api_key=options.api_key)
+    if options.engine == "sherpa-onnx":
+        from yuyin.engines.sherpa_onnx import load_from_options
+
+        return load_from_options(options, cache_dir=cache_dir, shared=shared)
+    if options.engine == "gemini-live":
+        from yuyin.engines.gemini_live import GeminiLiveEngine
+
+        # The key (GEMINI_API_KEY) and model come from the environment there.
+        return GeminiLiveEngine.from_environment(options)
     from yuyin.engines.faster_whisper import load_engine as load_faster_whisper
 
     return load_faster_whisper(options, cache_dir=cache_dir, shared=shared)

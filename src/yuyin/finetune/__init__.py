@@ -1,1 +1,1 @@
-"""Fine-tuning Whisper on your own data, evaluated with the right metric, exported for fast inference (issue 7)."""
+"""Fine-tune Whisper on your own data and export it for fast inference (issue 7)."""

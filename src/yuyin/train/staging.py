@@ -1,0 +1,144 @@
+"""Write exported models atomically, and keep one export per model in yuyin's cache (issue 13).
+
+Every exporter writes into a hidden staging folder beside its output folder and renames it
+into place at the end, so a reader never sees a half-written model and a failed export
+leaves nothing behind. `cached_export` does the same one level up for the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from yuyin.errors import ModelError, OutputError
+
+__all__ = ["cached_export", "checkpoint_fingerprint", "staged_output_dir"]
+
+_COMPLETE = ".complete"
+
+
+@contextmanager
+def staged_output_dir(output_dir: Path) -> Iterator[Path]:
+    """Yield an empty staging folder that becomes `output_dir` when the block succeeds.
+
+    Args:
+        output_dir: the folder to create; it must not exist or be empty.
+
+    Raises:
+        OutputError: `output_dir` is a file or a non-empty folder, or cannot be written.
+    """
+    target = Path(output_dir)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise OutputError(
+            f"{target} already exists and is not empty",
+            hint="choose a new --output-dir, or delete the folder first",
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {target}: {exc}", hint="check the folder's permissions"
+        ) from exc
+    try:
+        yield staging
+        if target.is_dir():
+            target.rmdir()  # empty (checked above); rename() cannot replace a folder on all OSes
+        os.replace(staging, target)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the export to {target}: {exc}",
+            hint="check free disk space and permissions",
+        ) from exc
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def checkpoint_fingerprint(checkpoint: Path, version: str) -> str:
+    """A short hash of a Hugging Face checkpoint's files (names, sizes, times) and `version`.
+
+    Raises:
+        ModelError: the folder cannot be listed.
+    """
+    digest = hashlib.sha256(version.encode())
+    try:
+        for file in sorted(p for p in Path(checkpoint).iterdir() if p.is_file()):
+            stat = file.stat()
+            digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    except OSError as exc:
+        raise ModelError(f"cannot read the checkpoint in {checkpoint}: {exc}") from exc
+    return digest.hexdigest()[:12]
+
+
+def cached_export(
+    checkpoint: Path,
+    cache_dir: Path,
+    kind: str,
+    export: Callable[[Path, Path], Path],
+    *,
+    version: str,
+) -> Path:
+    """Export a Hugging Face checkpoint once into `<cache_dir>/<kind>/`; return the model file.
+
+    The folder is named after the checkpoint's folder and a fingerprint of its files and
+    `version` (the importer's cache folders already carry the CTranslate2 model's hash), so
+    a changed checkpoint or exporter gets a new export and an unchanged one is reused.
+
+    Args:
+        checkpoint: a Hugging Face Whisper folder.
+        cache_dir: yuyin's cache folder.
+        kind: the format's folder name (`openai-whisper`, `ggml`).
+        export: `export(checkpoint, output_dir) -> model file`, writing a new folder.
+        version: the exporter's version and options that change its output.
+
+    Raises:
+        OutputError: the cache cannot be written; anything `export` raises.
+    """
+    source = Path(checkpoint)
+    label = re.sub(r"[^\w.-]+", "_", source.name).strip("_") or "model"
+    target = Path(cache_dir) / kind / f"{label}-{checkpoint_fingerprint(source, version)}"
+    done = _completed(target)
+    if done is not None:
+        return done
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {target.parent}: {exc}", hint="set YUYIN_CACHE_DIR to a writable folder"
+        ) from exc
+    try:
+        built = scratch / "export"
+        file = export(source, built)
+        relative = file.relative_to(built).as_posix()
+        (built / _COMPLETE).write_text(json.dumps({"file": relative}), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)  # an older, incomplete attempt
+        os.replace(built, target)
+    except OSError as exc:
+        done = _completed(target)
+        if done is not None:
+            return done  # another process finished the same export first
+        raise OutputError(
+            f"cannot store the exported model in {target}: {exc}",
+            hint="check free disk space and permissions of the cache folder",
+        ) from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target / relative
+
+
+def _completed(target: Path) -> Path | None:
+    try:
+        file = target / json.loads((target / _COMPLETE).read_text(encoding="utf-8"))["file"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return file if file.is_file() else None
