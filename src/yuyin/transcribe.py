@@ -1,7 +1,9 @@
-"""The offline pipeline: decode → (VAD) → engine → phantom filter → script → files.
+"""The offline pipeline: (download) → decode → (separate vocals) → (VAD) → engine → phantom
+filter → script → files (→ a video copy with a subtitle track).
 
 `transcribe()` returns a `Transcript` for one input; `transcribe_files()` runs many inputs,
-writes the requested formats atomically, and never lets one bad file cost the others.
+writes the requested formats atomically, and never lets one bad file (or playlist entry)
+cost the others.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import os
 import sys
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,12 +22,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from yuyin.audio import SAMPLE_RATE, AudioSource, decode_audio
-from yuyin.engines import Engine, load_engine
+from yuyin.engines import Engine, default_cache_dir, load_engine
 from yuyin.engines.vad import detect_speech
 from yuyin.errors import ConfigurationError, YuyinError
 from yuyin.fileio import atomic_write_text, find_media
 from yuyin.formats import FORMATS, render
 from yuyin.languages import resolve_language
+from yuyin.media import (
+    MediaEntry,
+    MediaOptions,
+    ProgressCallback,
+    Stems,
+    check_embeddable,
+    embed_subtitles,
+    fetch_media,
+    is_url,
+    list_media,
+    separate_vocals,
+    validate_media_options,
+    write_stems,
+)
 from yuyin.options import ModelOptions, OutputOptions, TranscribeOptions
 from yuyin.text import convert_segments, is_phantom
 from yuyin.types import Segment, Transcript
@@ -101,6 +117,7 @@ def transcribe(
     engine: Engine | None = None,
     on_segment: SegmentCallback | None = None,
     cache_dir: Path | None = None,
+    media: MediaOptions | None = None,
     **overrides: Any,
 ) -> Transcript:
     """Transcribe one input (path, file object or 16 kHz float32 array) into a Transcript.
@@ -109,27 +126,64 @@ def transcribe(
     (`yuyin.transcribe("talk.mp3", model="tiny.en", language="en", beam_size=1)`).
 
     Args:
-        audio: a media path, a binary file object, or 16 kHz mono float32 samples.
+        audio: a media path or http(s) URL (YouTube and other sites need the `media`
+            extra), a binary file object, or 16 kHz mono float32 samples.
         options: decoding options; keywords override single fields.
         model_options: which model and hardware; keywords override single fields.
         engine: an already loaded engine (then `model_options` is ignored).
         on_segment: called with each segment as soon as it is decoded (for progress).
         cache_dir: model cache folder (default `default_cache_dir()`).
+        media: download (`cookies`, `download_dir`) and `separate_vocals` settings; the
+            output-side fields (stems, embedding) are used by `transcribe_files`.
 
     Raises:
         YuyinError: any subclass, with a message and a hint; nothing else on bad input.
     """
     opts, mopts = _split_overrides(options, model_options, overrides)
     validate_options(opts)
-    choice = resolve_language(opts.language, opts.zh_script)
+    media_opts = media or MediaOptions()
+    validate_media_options(media_opts)
+    resolve_language(opts.language, opts.zh_script)
     if isinstance(audio, np.ndarray):
         samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         source = "<array>"
+    elif isinstance(audio, str) and is_url(audio):
+        # One video expected: a playlist URL is an error that asks for transcribe_files.
+        single = dataclasses.replace(media_opts, playlist=False)
+        downloads = _download_dir(media_opts, cache_dir)
+        (entry,) = list_media(audio, single, download_dir=downloads)
+        samples, _ = decode_audio(fetch_media(entry, single, download_dir=downloads))
+        source = audio
     else:
         samples, info = decode_audio(audio)
         source = info.path
-    duration = samples.size / SAMPLE_RATE
+    if media_opts.separate_vocals:
+        samples = _separate(samples, media_opts).vocals
     eng: Engine = engine or load_engine(mopts, cache_dir=cache_dir)
+    return _recognise(samples, source, opts, eng, on_segment)
+
+
+def _download_dir(media: MediaOptions, cache_dir: Path | None) -> Path:
+    if media.download_dir is not None:
+        return Path(media.download_dir).expanduser()
+    return (cache_dir or default_cache_dir()) / "downloads"
+
+
+def _separate(samples: NDArray[np.float32], media: MediaOptions) -> Stems:
+    return separate_vocals(
+        samples, SAMPLE_RATE, separator=media.separator, demucs_model=media.demucs_model
+    )
+
+
+def _recognise(
+    samples: NDArray[np.float32],
+    source: str,
+    opts: TranscribeOptions,
+    eng: Engine,
+    on_segment: SegmentCallback | None,
+) -> Transcript:
+    choice = resolve_language(opts.language, opts.zh_script)
+    duration = samples.size / SAMPLE_RATE
     check = getattr(eng, "check", None)
     if check is not None:
         check(choice.code, opts)
@@ -226,28 +280,30 @@ class FileResult:
         return self.error is None
 
 
-def _output_stems(inputs: list[str], output_dir: str | None) -> dict[str, Path]:
-    """Choose `<dir>/<stem>` for each input so no two inputs write the same file."""
-    stems: dict[str, Path] = {}
-    taken: set[Path] = set()
-    for item in inputs:
+class _Names:
+    """Chooses `<dir>/<stem>` for each input so no two inputs write the same files."""
+
+    def __init__(self, output_dir: str | None) -> None:
+        self.output_dir = output_dir
+        self.taken: set[Path] = set()
+
+    def for_input(self, item: str) -> Path:
         if item == "-":
-            base_dir, stem = Path(output_dir or "."), "stdin"
-        elif "://" in item:
-            # A URL's folder is not ours to write to; its last path part names the files.
-            tail = urllib.parse.urlsplit(item).path.rstrip("/").rsplit("/", 1)[-1]
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(tail).stem)
-            base_dir, stem = Path(output_dir or "."), safe or "download"
-        else:
-            path = Path(item)
-            base_dir, stem = (Path(output_dir) if output_dir else path.parent), path.stem
+            return self.take(Path(self.output_dir or "."), "stdin")
+        path = Path(item)
+        return self.take(Path(self.output_dir) if self.output_dir else path.parent, path.stem)
+
+    def for_download(self, name: str) -> Path:
+        # A URL's folder is not ours to write to: downloads write to --output-dir or here.
+        return self.take(Path(self.output_dir or "."), name)
+
+    def take(self, base_dir: Path, stem: str) -> Path:
         candidate, n = base_dir / stem, 1
-        while candidate in taken:
+        while candidate in self.taken:
             n += 1
             candidate = base_dir / f"{stem}-{n}"
-        taken.add(candidate)
-        stems[item] = candidate
-    return stems
+        self.taken.add(candidate)
+        return candidate
 
 
 def write_outputs(transcript: Transcript, stem: Path, output: OutputOptions) -> dict[str, str]:
@@ -275,10 +331,14 @@ def transcribe_files(
     on_segment: SegmentCallback | None = None,
     on_done: Callable[[FileResult], None] | None = None,
     cache_dir: Path | None = None,
+    media: MediaOptions | None = None,
+    on_download: ProgressCallback | None = None,
 ) -> list[FileResult]:
-    """Transcribe files, folders and globs (`-` is standard input), writing the outputs.
+    """Transcribe files, folders, globs and URLs (`-` is standard input), writing the outputs.
 
-    A bad input is reported in its `FileResult` and skipped; the others complete.
+    A bad input (or playlist entry) is reported in its `FileResult` and skipped; the others
+    complete. `media` adds downloads, vocal separation (with `stems` written as
+    `<name>.vocals.wav`...) and a subtitled copy of each video (`outputs["video"]`).
 
     Raises:
         YuyinError: only for problems that affect every input (bad options, no model,
@@ -286,29 +346,108 @@ def transcribe_files(
     """
     opts = options or TranscribeOptions()
     out = output or OutputOptions()
+    media_opts = media or MediaOptions()
     validate_options(opts)
+    validate_media_options(media_opts)
     for fmt in out.output_format:
         if fmt not in FORMATS:
             render(Transcript((), "", 0.0), fmt, out)  # raises the formats' own error
     items = find_media(inputs)
     eng = engine or load_engine(model_options or ModelOptions(), cache_dir=cache_dir)
-    stems = _output_stems(items, out.output_dir)
+    names = _Names(out.output_dir)
+    downloads = _download_dir(media_opts, cache_dir)
     results: list[FileResult] = []
-    for item in items:
-        if on_start is not None:
-            on_start(item)
+
+    def finish(result: FileResult) -> None:
+        results.append(result)
+        if on_done is not None:
+            on_done(result)
+
+    def run(label: str, source: AudioSource | _Fetch, stem: Callable[[], Path]) -> None:
         try:
+            transcript, written = _one(source, label, stem, opts, eng, out, media_opts, on_segment)
+            finish(FileResult(label, transcript, written))
+        except YuyinError as exc:
+            log.debug("%s failed", label, exc_info=True)
+            finish(FileResult(label, error=exc))
+
+    for item in items:
+        if not is_url(item):
+            if on_start is not None:
+                on_start(item)
             source: AudioSource = item
             if item == "-":
                 source = io.BytesIO(sys.stdin.buffer.read())
                 source.name = "<stdin>"
-            transcript = transcribe(source, options=opts, engine=eng, on_segment=on_segment)
-            written = write_outputs(transcript, stems[item], out)
-            result = FileResult(item, transcript, written)
+            run(item, source, lambda item=item: names.for_input(item))  # type: ignore[misc]
+            continue
+        try:
+            entries = list_media(item, media_opts, download_dir=downloads)
         except YuyinError as exc:
+            if on_start is not None:
+                on_start(item)
             log.debug("%s failed", item, exc_info=True)
-            result = FileResult(item, error=exc)
-        results.append(result)
-        if on_done is not None:
-            on_done(result)
+            finish(FileResult(item, error=exc))
+            continue
+        for entry in entries:
+            label = item if entry.index is None else f"{item} [{entry.index}]"
+            if on_start is not None:
+                on_start(label)
+            run(
+                label,
+                _Fetch(entry, media_opts, downloads, on_download),
+                lambda entry=entry: names.for_download(entry.name),  # type: ignore[misc]
+            )
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetch:
+    """A URL entry to download when its turn comes (so a failed download is that entry's)."""
+
+    entry: MediaEntry
+    media: MediaOptions
+    download_dir: Path
+    on_progress: ProgressCallback | None
+
+    def __call__(self) -> str:
+        return fetch_media(
+            self.entry, self.media, download_dir=self.download_dir, on_progress=self.on_progress
+        )
+
+
+def _one(
+    source: AudioSource | _Fetch,
+    label: str,
+    stem: Callable[[], Path],
+    opts: TranscribeOptions,
+    eng: Engine,
+    out: OutputOptions,
+    media: MediaOptions,
+    on_segment: SegmentCallback | None,
+) -> tuple[Transcript, dict[str, str]]:
+    """Download, decode, separate, recognise and write the outputs of one input."""
+    readable = source() if isinstance(source, _Fetch) else source
+    samples, info = decode_audio(readable)
+    if media.embed_subtitles and isinstance(readable, (str, os.PathLike)):
+        check_embeddable(readable, media)  # before minutes of recognition, not after
+    name = label if isinstance(source, _Fetch) else info.path
+    stems = _separate(samples, media) if media.separate_vocals else None
+    transcript = _recognise(
+        stems.vocals if stems is not None else samples, name, opts, eng, on_segment
+    )
+    target = stem()
+    written = write_outputs(transcript, target, out)
+    if stems is not None and media.stems is not None:
+        written.update(write_stems(stems, media.stems, target.name, media.stems_format))
+    if media.embed_subtitles:
+        if not isinstance(readable, (str, os.PathLike)):
+            raise ConfigurationError(
+                "--embed-subtitles needs a file or URL, not standard input",
+                hint="save the video to a file and pass its path",
+            )
+        video = embed_subtitles(
+            readable, transcript, f"{target}.subtitled", options=media, layout=out
+        )
+        written["video"] = str(video)
+    return transcript, written

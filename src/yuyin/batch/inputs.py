@@ -14,6 +14,7 @@ from pathlib import Path
 from yuyin.errors import InputError
 from yuyin.eval.manifest import Skipped, is_manifest, read_manifest
 from yuyin.fileio import find_media
+from yuyin.media import canonical_url, is_url
 
 __all__ = ["LIST_SUFFIXES", "BatchInputs", "BatchItem", "expand_inputs"]
 
@@ -26,7 +27,8 @@ class BatchItem:
     """One input of a batch run.
 
     Attributes:
-        key: its identity in the journal: the absolute path, or the URL as given.
+        key: its identity in the journal: the absolute path, or the URL (one spelling per
+            YouTube video, see `yuyin.media.canonical_url`).
         source: what is transcribed (the same path or URL).
         id: the utterance id written to the output manifest (a manifest row's id, else `key`),
             so `yuyin eval --hyp` can join the output with the reference manifest.
@@ -60,6 +62,11 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
+def _url_key(url: str) -> str:
+    # One key per video: youtu.be/ID, shorts/ID and watch?v=ID&t=5 are the same work.
+    return canonical_url(url) if is_url(url) else url
+
+
 def _key(path: str | Path) -> str:
     # realpath: `a/../en.wav`, `./en.wav` and a symlink to it are all the same work.
     return os.path.realpath(os.path.expanduser(path))
@@ -84,7 +91,7 @@ def _read_list(path: Path) -> tuple[list[BatchItem], list[Skipped]]:
         if not line or line.startswith("#"):
             continue
         if _is_url(line):
-            items.append(BatchItem(line, line, line))
+            items.append(BatchItem(_url_key(line), line, line))
             continue
         # A missing file is kept: the worker reports it as failed, like a file that vanishes
         # mid-run, so one bad line never stops the other thousands.
@@ -101,7 +108,10 @@ def _read_manifest_items(path: Path) -> tuple[list[BatchItem], list[Skipped]]:
         if u.audio is None:
             skipped.append(Skipped(u.source, u.line, "no audio path", u.id))
             continue
-        key = u.audio if _is_url(u.audio) else _key(u.audio)
+        if _is_url(u.audio):
+            items.append(BatchItem(_url_key(u.audio), u.audio, u.id, u.text or None, u.language))
+            continue
+        key = _key(u.audio)
         items.append(BatchItem(key, key, u.id, u.text or None, u.language))
     return items, skipped
 
@@ -130,7 +140,7 @@ def expand_inputs(inputs: Iterable[str]) -> BatchInputs:
     skipped: list[Skipped] = []
     for item in inputs:
         if _is_url(item):
-            found.append(BatchItem(item, item, item))
+            found.append(BatchItem(_url_key(item), item, item))
             continue
         path = Path(item).expanduser()
         if path.exists() and _is_manifest_input(path):

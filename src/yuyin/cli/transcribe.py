@@ -1,4 +1,4 @@
-"""`yuyin transcribe`: files, folders, globs or stdin to txt/srt/vtt/tsv/json."""
+"""`yuyin transcribe`: files, folders, globs, URLs or stdin to txt/srt/vtt/tsv/json."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from tqdm import tqdm
 from yuyin.audio import probe_audio
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json, error_dict, report_error
 from yuyin.errors import YuyinError
+from yuyin.media import MediaOptions, is_url
+from yuyin.media.options import (
+    QUALITIES,
+    SEPARATORS,
+    STEM_FORMATS,
+    SUBTITLE_CODECS,
+    VIDEO_CONTAINERS,
+)
 from yuyin.options import (
     DEFAULT_TEMPERATURES,
     OUTPUT_FORMATS,
@@ -24,10 +32,15 @@ from yuyin.options import (
 from yuyin.transcribe import FileResult, transcribe_files
 from yuyin.types import Segment
 
-__all__ = ["CLI_ONLY_PARAMS", "transcribe_command"]
+__all__ = ["CLI_ONLY_PARAMS", "MEDIA_PARAMS", "transcribe_command"]
 
-#: Parameters that steer the command itself rather than map to an option field.
-CLI_ONLY_PARAMS = frozenset({"inputs", "quiet", "json_output"})
+_MO = MediaOptions()
+
+#: Flags that map one-to-one to `MediaOptions` fields (tests/unit/test_media_options.py).
+MEDIA_PARAMS = frozenset(f.name for f in dataclasses.fields(MediaOptions))
+#: Parameters that steer the command itself rather than map to a Transcribe/Model/Output
+#: option field (the media flags map to MediaOptions instead).
+CLI_ONLY_PARAMS = frozenset({"inputs", "quiet", "json_output"}) | MEDIA_PARAMS
 
 _T = TranscribeOptions()
 _V = VadOptions()
@@ -155,12 +168,57 @@ def _none_if_negative(
               help="Lines per subtitle cue (with --max-line-width).")
 @click.option("--highlight-words", is_flag=True, default=False,
               help="Karaoke-style subtitles underlining each word as it is spoken.")
+@click.option("--quality", type=click.Choice(QUALITIES), default=_MO.quality,
+              help="Download the video of URLs too: low (≤360p), good (≤720p) or best. "
+              "Default: audio only (good with --embed-subtitles).")
+@click.option("--cookies", type=click.Path(dir_okay=False), default=_MO.cookies,
+              help="cookies.txt (Netscape format) for sign-in or age-gated videos.")
+@click.option("--playlist", is_flag=True, default=_MO.playlist,
+              help="Transcribe every entry of a playlist URL (without it a playlist is an "
+              "error); one failed entry does not stop the others.")
+@click.option("--download-dir", default=_MO.download_dir,
+              help="Download cache: each URL is downloaded once (per quality). Default: "
+              "downloads/ in the model cache ($YUYIN_CACHE_DIR or ~/.cache/yuyin).")
+@click.option("--embed-subtitles", is_flag=True, default=_MO.embed_subtitles,
+              help="Also write NAME.subtitled.mp4/.mkv: a copy of the video with the "
+              "transcript as a selectable subtitle track (no re-encoding).")
+@click.option("--subtitle-codec", type=click.Choice(SUBTITLE_CODECS),
+              default=_MO.subtitle_codec, show_default=True,
+              help="Track format: mov_text (MP4), srt or ass (MKV); auto picks by container.")
+@click.option("--subtitle-language", default=_MO.subtitle_language,
+              help="Language tag of the track (en, eng, zh, chi...). Default: the "
+              "transcript's language.")
+@click.option("--video-container", type=click.Choice(VIDEO_CONTAINERS),
+              default=_MO.video_container, show_default=True,
+              help="Container of the subtitled copy: auto keeps MP4 as MP4 and writes the "
+              "rest as MKV.")
+@click.option("--burn-in", is_flag=True, default=_MO.burn_in,
+              help="Draw subtitles into the picture: not available (PyAV's FFmpeg has no "
+              "libass); the error says how to do it with ffmpeg.")
+@click.option("--separate-vocals", is_flag=True, default=_MO.separate_vocals,
+              help="Separate the voice from music before recognition (for songs, videos "
+              "with background music).")
+@click.option("--separator", type=click.Choice(SEPARATORS), default=_MO.separator,
+              show_default=True,
+              help="light needs no weights; demucs (htdemucs) needs `pip install demucs` "
+              "and its weights on disk; auto uses demucs when it can.")
+@click.option("--demucs-model", type=click.Path(), default=_MO.demucs_model,
+              help="htdemucs weights file (955717e8-8726e21a.th) or its folder. Default: "
+              "the torch hub cache.")
+@click.option("--stems", type=click.Path(file_okay=False), default=_MO.stems,
+              help="Folder to write the separated stems to (NAME.vocals.wav, "
+              "NAME.accompaniment.wav), 16 kHz mono.")
+@click.option("--stems-format", type=click.Choice(STEM_FORMATS), default=_MO.stems_format,
+              show_default=True, help="Audio format of --stems.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no transcript on stdout.")
 @click.option("--json", "json_output", is_flag=True,
               help="Print one JSON summary object on stdout (for scripts).")
 def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
                        **params: Any) -> None:
-    """Transcribe INPUTS (files, folders, globs, or - for stdin) with Whisper.
+    """Transcribe INPUTS (files, folders, globs, URLs, or - for stdin) with Whisper.
+
+    URLs: direct media links, and YouTube (watch, shorts, youtu.be) and other sites with
+    the `media` extra (yt-dlp). Downloads are cached, so a URL is fetched once.
 
     \b
     Examples:
@@ -168,10 +226,14 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
       yuyin transcribe meeting.m4a -l zh-TW -f srt,txt  # Traditional Chinese subtitles
       yuyin transcribe recordings/ -o out/ --json     # a folder, summary for scripts
       cat a.wav | yuyin transcribe - -m tiny.en       # standard input
+      yuyin transcribe https://youtu.be/ID -f srt     # a YouTube video (audio only)
+      yuyin transcribe clip.mp4 --embed-subtitles     # + clip.subtitled.mp4
+      yuyin transcribe song.mp3 --separate-vocals --stems stems/
     """
     # Flags are named after option fields (VadOptions' with a `vad-` prefix); a unit test
     # keeps the two in step.
     fields = dataclasses.fields
+    media = MediaOptions(**{f.name: params.pop(f.name) for f in fields(MediaOptions)})
     vad = VadOptions(**{f.name: params.pop(f"vad_{f.name}") for f in fields(VadOptions)})
     mopts = ModelOptions(**{f.name: params.pop(f.name) for f in fields(ModelOptions)})
     oopts = OutputOptions(**{f.name: params.pop(f.name) for f in fields(OutputOptions)})
@@ -203,6 +265,8 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
         on_start=progress.start,
         on_segment=on_segment,
         on_done=on_done,
+        media=media,
+        on_download=progress.download,
     )
     failed = [r for r in results if not r.ok]
     if json_output:
@@ -243,13 +307,14 @@ class _Progress:
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self._bar: tqdm[Any] | None = None
+        self._download: tqdm[Any] | None = None
         self._started = 0.0
 
     def start(self, item: str) -> None:
         if not self.enabled:
             return
         total: float | None = None
-        if item != "-":
+        if item != "-" and not is_url(item.split(" [", 1)[0]):
             try:
                 total = round(probe_audio(item).duration, 1) or None
             except YuyinError:
@@ -258,6 +323,20 @@ class _Progress:
                          bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s "
                          "[{elapsed}<{remaining}{postfix}]")
         self._started = time.monotonic()
+
+    def download(self, done: int, total: int | None) -> None:
+        """Show download progress in bytes (URLs), before the audio-seconds bar takes over."""
+        if not self.enabled:
+            return
+        if self._download is None:
+            self._download = tqdm(total=total, desc="download", unit="B", unit_scale=True,
+                                  unit_divisor=1024, file=sys.stderr, leave=False)
+        if total and self._download.total != total:
+            self._download.total = total
+        self._download.update(max(0, done - self._download.n))
+        if total and done >= total:
+            self._download.close()
+            self._download = None
 
     def advance(self, position: float) -> None:
         if self._bar is None:
@@ -274,6 +353,9 @@ class _Progress:
             click.echo(line)
 
     def close(self) -> None:
+        if self._download is not None:
+            self._download.close()
+            self._download = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
