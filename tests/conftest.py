@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import socket
@@ -101,6 +102,25 @@ def check_transcript() -> Callable[[Transcript], None]:
 
 
 # --- a real server on loopback (integration and e2e tests) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def media_server() -> Iterator[str]:
+    """A plain HTTP server on loopback serving tests/data (direct media URLs)."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(DATA), **kwargs)
+
+        def log_message(self, *args: Any) -> None:
+            pass  # keep test output clean
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 def free_port() -> int:

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     model_ttl_s: float = Field(
         default=600.0, ge=0, description="Unload a model idle this long (0: never); preloaded stay."
     )
+    allow_urls: bool | None = Field(
+        default=None,
+        description="Let /api/transcribe fetch a media URL (yt-dlp or direct); unset: only "
+        "when bound to loopback, since it makes the server send requests for its clients.",
+    )
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Origins allowed by CORS; empty turns CORS off."
     )
+
+    @property
+    def url_input(self) -> bool:
+        """Whether clients may ask the server to download a URL (see `allow_urls`)."""
+        if self.allow_urls is not None:
+            return self.allow_urls
+        return self.host in ("127.0.0.1", "localhost", "::1")

@@ -102,6 +102,22 @@ def test_a_bad_file_shows_a_clear_error(page, data_dir):
     assert page.is_hidden("#result")
 
 
+def test_a_pasted_link_is_downloaded_by_the_server_and_plays(page, media_server):
+    assert page.is_visible("#url-form")
+    page.select_option("#model", "tiny.en")
+    page.fill("#url", f"{media_server}/en.mp3")
+    page.click("#url-form button")
+    page.wait_for_selector("#segments li", timeout=120_000)
+    assert "morning" in page.inner_text("#segments").lower()
+    assert page.get_attribute("#dl-srt", "download") == "en.srt"
+    assert page.evaluate("document.getElementById('player').src") == f"{media_server}/en.mp3"
+    assert page.is_hidden("#analysis")  # the picture is drawn for uploads only
+    page.fill("#url", f"{media_server}/missing.mp3")
+    page.click("#url-form button")
+    page.wait_for_selector("#error:not([hidden])", timeout=60_000)
+    assert "missing.mp3" in page.inner_text("#error")
+
+
 def test_traditional_chinese_interface_and_phone_layout(page, data_dir, tmp_path):
     page.click("#ui-lang")
     assert page.inner_text("#tab-file") == "檔案"

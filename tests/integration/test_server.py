@@ -321,6 +321,45 @@ def test_page_endpoints(base_url, data_dir):
     assert task.status_code == 400
 
 
+def test_page_transcribes_a_url_the_server_downloads(base_url, media_server, serve, tmp_path):
+    config = httpx.get(f"{base_url}/api/config").json()
+    assert config["url_input"] is True, "on by default when bound to loopback"
+    reply = httpx.post(
+        f"{base_url}/api/transcribe",
+        data={"url": f"{media_server}/en.mp3", "model": "tiny.en"},
+        timeout=120,
+    )
+    assert reply.status_code == 200, reply.text
+    assert "morning" in reply.json()["transcript"]["text"].lower()
+    missing = httpx.post(
+        f"{base_url}/api/transcribe", data={"url": f"{media_server}/nothing.mp3"}, timeout=120
+    )
+    assert missing.status_code == 400
+    assert missing.json()["error"]["param"] == "url"
+    assert "nothing.mp3" in missing.json()["error"]["message"]
+    both = httpx.post(
+        f"{base_url}/api/transcribe",
+        files={"file": ("en.wav", b"RIFF")},
+        data={"url": f"{media_server}/en.mp3"},
+    )
+    assert both.status_code == 400
+    assert httpx.post(f"{base_url}/api/transcribe", data={"model": "tiny.en"}).status_code == 400
+    with serve(allow_urls=False) as (closed_url, _):
+        assert httpx.get(f"{closed_url}/api/config").json()["url_input"] is False
+        refused = httpx.post(
+            f"{closed_url}/api/transcribe", data={"url": f"{media_server}/en.mp3"}, timeout=60
+        )
+        assert refused.status_code == 403
+        assert "--allow-urls" in refused.json()["error"]["message"]
+
+
+def test_url_input_follows_the_bind_address():
+    assert Settings(host="127.0.0.1").url_input
+    assert not Settings(host="0.0.0.0").url_input  # reachable by others: opt in
+    assert Settings(host="0.0.0.0", allow_urls=True).url_input
+    assert not Settings(host="127.0.0.1", allow_urls=False).url_input
+
+
 @pytest.mark.slow
 def test_server_engine_setting_selects_the_recogniser(serve, data_dir):
     wav = (data_dir / "en.wav").read_bytes()

@@ -50,6 +50,9 @@ def _settings_env(params: dict[str, Any]) -> dict[str, str]:
 @click.option("--request-timeout-s", type=float, default=None, help="[default: 900]")
 @click.option("--model-ttl-s", type=float, default=None,
               help="Unload idle models after this long; 0 never.  [default: 600]")
+@click.option("--allow-urls/--no-allow-urls", default=None,
+              help="Let the web page send a media URL for the server to download (yt-dlp). "
+                   "[default: on when bound to 127.0.0.1, off otherwise]")
 @click.option("--cors-origins", multiple=True, help="Allow this origin (repeatable).")
 def serve_command(**params: Any) -> None:
     """Serve the OpenAI-compatible speech API on http://HOST:PORT.

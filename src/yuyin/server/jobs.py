@@ -63,13 +63,39 @@ def _client_error(exc: InputError, folder: Path, upload: UploadFile) -> ApiError
     return ApiError(400, f"{message}. {exc.hint}", code=type(exc).__name__, param="file")
 
 
+def _fetch_url(url: str, folder: Path, limit_bytes: int) -> str:
+    """Download one media URL into the request's private folder (no shared cache).
+
+    Without yt-dlp the URL itself comes back and FFmpeg streams it (the duration limit holds).
+    """
+    from yuyin.media import MediaOptions, fetch_media, list_media
+
+    media = MediaOptions()
+    entries = list_media(url, media, download_dir=folder)
+    path = fetch_media(entries[0], media, download_dir=folder)
+    if Path(path).is_file() and Path(path).stat().st_size > limit_bytes:
+        raise ApiError(
+            413,
+            f"the media at that URL is larger than the {limit_bytes / 1e6:.0f} MB limit",
+            code="file_too_large",
+            param="url",
+        )
+    return path
+
+
 async def run_transcription(
-    request: Request, file: UploadFile, model: str, options: TranscribeOptions
+    request: Request,
+    file: UploadFile | None,
+    model: str,
+    options: TranscribeOptions,
+    *,
+    url: str | None = None,
 ) -> Transcript:
-    """Store the upload privately, wait for a slot, transcribe it, always clean up.
+    """Store the upload (or download `url`) privately, wait for a slot, transcribe, clean up.
 
     Raises:
-        ApiError: 400 bad or empty upload, 413 too large/long, 429 busy, 504 timeout.
+        ApiError: 400 bad or empty upload, 403 URL input disabled, 413 too large/long,
+            429 busy, 504 timeout.
         YuyinError: other failures (unknown model, bad language), mapped by the app.
     """
     state = request.app.state
@@ -79,17 +105,26 @@ async def run_transcription(
     if declared and declared.isdigit() and int(declared) > limit + _CHUNK:
         raise ApiError(413, f"request too large: the limit is {limit / 1e6:.0f} MB", param="file")
 
+    if url is not None and not settings.url_input:
+        raise ApiError(
+            403,
+            "this server does not download URLs; upload the file instead "
+            "(its operator can allow it with `yuyin serve --allow-urls`)",
+            code="url_input_disabled",
+            param="url",
+        )
     folder = Path(tempfile.mkdtemp(prefix="yuyin-upload-", dir=state.upload_root))
     os.chmod(folder, 0o700)
     cancelled = threading.Event()
     try:
-        saved_path = await _save_upload(file, folder, limit)
+        saved_path = await _save_upload(file, folder, limit) if file is not None else None
         async with state.admission.slot():
             state.metrics.in_flight.set(state.admission.active)
             state.metrics.queue_depth.set(state.admission.waiting)
 
             def work() -> Transcript:
-                audio, _ = decode_audio(saved_path)  # before loading a model for a bad upload
+                path = saved_path or _fetch_url(str(url), folder, limit)
+                audio, _ = decode_audio(path)  # before loading a model for a bad upload
                 if audio.size / SAMPLE_RATE > settings.max_audio_seconds:
                     raise ApiError(
                         413,
@@ -123,9 +158,13 @@ async def run_transcription(
             state.metrics.real_time_factor.observe(elapsed / result.duration)
         return result
     except InputError as exc:
+        if file is None:  # the message names the URL, not a private path
+            raise ApiError(400, f"{exc.message}. {exc.hint}", code=type(exc).__name__,
+                           param="url") from exc  # fmt: skip
         raise _client_error(exc, folder, file) from exc
     finally:
-        await file.close()
+        if file is not None:
+            await file.close()
         # The worker may still hold the file after a timeout; remove the folder when it can.
         await asyncio.to_thread(shutil.rmtree, folder, True)
 

@@ -39,25 +39,31 @@ async def config(request: Request) -> dict[str, Any]:
         "languages": {"zh-TW": "繁體中文 (Taiwan)", "zh-CN": "简体中文"} | LANGUAGES,
         "api_key_required": state.settings.api_key is not None,
         "max_upload_mb": state.settings.max_upload_mb,
+        "url_input": state.settings.url_input,
     }
 
 
 @router.post("/api/transcribe", dependencies=[Depends(require_api_key)])
 async def transcribe_for_page(
     request: Request,
-    file: Annotated[UploadFile, File()],
+    file: Annotated[UploadFile | None, File()] = None,
+    url: Annotated[str, Form()] = "",
     model: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "",
     task: Annotated[str, Form()] = "transcribe",
     word_timestamps: Annotated[bool, Form()] = True,
 ) -> dict[str, Any]:
-    """Transcribe an upload and return the transcript plus every download format."""
+    """Transcribe an upload (or a media URL) and return the transcript and every format."""
     if task not in ("transcribe", "translate"):
         raise ApiError(400, f"unknown task {task!r}", param="task")
+    if (file is None) == (not url.strip()):
+        raise ApiError(400, "send either a file or a url, not both or neither", param="file")
     options = TranscribeOptions(
         language=language or None, task=task, word_timestamps=word_timestamps
     )
-    transcript = await run_transcription(request, file, model or "", options)
+    transcript = await run_transcription(
+        request, file, model or "", options, url=url.strip() or None
+    )
     layout = OutputOptions()
     return {
         "transcript": transcript.to_dict(),

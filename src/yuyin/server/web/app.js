@@ -9,6 +9,7 @@ const TEXT = {
     task: "Task", taskTranscribe: "Transcribe", taskTranslate: "Translate to English",
     wordTimestamps: "Word timestamps", apiKey: "API key",
     dropTitle: "Drop an audio or video file here", dropHint: "or click to choose one",
+    transcribeLink: "Transcribe link", fetching: "Downloading and transcribing…",
     download: "Download", start: "Start", stop: "Stop",
     analysis: "Analysis: waveform and mel spectrogram",
     footer: "Runs locally with Whisper (faster-whisper). Nothing leaves this server.",
@@ -22,6 +23,7 @@ const TEXT = {
     task: "任務", taskTranscribe: "轉寫", taskTranslate: "翻譯成英文",
     wordTimestamps: "逐字時間戳記", apiKey: "API 金鑰",
     dropTitle: "把音訊或影片檔拖曳到這裡", dropHint: "或點一下選擇檔案",
+    transcribeLink: "轉寫連結", fetching: "下載並轉寫中…",
     download: "下載", start: "開始", stop: "停止",
     analysis: "分析：波形與梅爾頻譜",
     footer: "使用 Whisper（faster-whisper）在本機執行，資料不會離開這台伺服器。",
@@ -72,19 +74,22 @@ async function loadConfig() {
     $("language").add(new Option(`${name} (${code})`, code, false, code === preferred));
   }
   $("api-key-row").hidden = !config.api_key_required;
+  $("url-form").hidden = !config.url_input;
   $("api-key").value = localStorage.getItem("yuyin.key") || "";
 }
 
 // --- file tab -------------------------------------------------------------------------------
 
-function upload(file) {
+// `source` is a File, or a URL string the server downloads (when it allows URLs).
+function upload(source) {
+  const isUrl = typeof source === "string";
   showError("error", "");
   $("result").hidden = true;
   $("progress").hidden = false;
   $("progress-bar").value = 0;
-  $("progress-text").textContent = t("uploading");
+  $("progress-text").textContent = t(isUrl ? "fetching" : "uploading");
   const form = new FormData();
-  form.append("file", file);
+  form.append(isUrl ? "url" : "file", source);
   form.append("model", $("model").value);
   form.append("language", $("language").value);
   form.append("task", $("task").value);
@@ -109,16 +114,20 @@ function upload(file) {
       showError("error", (body && body.error && body.error.message) || `HTTP ${xhr.status}`);
       return;
     }
-    render(file, body);
+    render(source, body);
   };
   xhr.onerror = () => { $("progress").hidden = true; showError("error", "network error"); };
   xhr.send(form);
 }
 
-function render(file, body) {
+function render(source, body) {
   const transcript = body.transcript;
   lastTranscript = transcript;
-  const video = file.type.startsWith("video/");
+  const file = typeof source === "string" ? null : source;
+  // A linked page (YouTube) cannot play in a media element; a direct media link can.
+  const name = file ? file.name : new URL(source).pathname.split("/").pop() || "transcript";
+  const playable = file || /\.(mp3|m4a|wav|ogg|oga|opus|flac|webm|mp4|mov|mkv)$/i.test(name);
+  const video = file ? file.type.startsWith("video/") : /\.(webm|mp4|mov|mkv)$/i.test(name);
   let player = $("player");
   if ((player.tagName === "VIDEO") !== video) {
     const fresh = document.createElement(video ? "video" : "audio");
@@ -126,11 +135,13 @@ function render(file, body) {
     player.replaceWith(fresh); player = fresh;
     player.addEventListener("timeupdate", follow);
   }
-  if (player.src) URL.revokeObjectURL(player.src);
-  player.src = URL.createObjectURL(file);
+  if (player.src.startsWith("blob:")) URL.revokeObjectURL(player.src);
+  if (playable) player.src = file ? URL.createObjectURL(file) : source;
+  else player.removeAttribute("src");
+  player.parentElement.hidden = !playable;
 
   downloadUrls.splice(0).forEach((url) => URL.revokeObjectURL(url));
-  const stem = file.name.replace(/\.[^.]+$/, "") || "transcript";
+  const stem = name.replace(/\.[^.]+$/, "") || "transcript";
   for (const [fmt, content] of Object.entries(body.formats)) {
     const url = URL.createObjectURL(new Blob([content], { type: "text/plain;charset=utf-8" }));
     downloadUrls.push(url);
@@ -167,7 +178,8 @@ function render(file, body) {
     list.append(item);
   }
   $("result").hidden = false;
-  analyse(file);
+  if (file) analyse(file);
+  else $("analysis").hidden = true;
 }
 
 // The picture needs the server's `audio` extra; without it the section just stays hidden.
@@ -300,6 +312,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     e.preventDefault(); drop.classList.remove("over");
     if (e.dataTransfer.files.length) upload(e.dataTransfer.files[0]);
   });
+  $("url-form").onsubmit = (e) => { e.preventDefault(); upload($("url").value.trim()); };
   $("player").addEventListener("timeupdate", follow);
   $("live-start").onclick = startLive;
   $("live-stop").onclick = stopLive;
