@@ -9,6 +9,7 @@ from yuyin.cli._common import YuyinGroup, configure_logging
 from yuyin.cli.audio import audio_command
 from yuyin.cli.batch import batch_command
 from yuyin.cli.doctor import doctor_command
+from yuyin.cli.emotion import emotion_command
 from yuyin.cli.engines import engines_command
 from yuyin.cli.eval import eval_command
 from yuyin.cli.google import google_command
@@ -51,3 +52,4 @@ main.add_command(stream_command)
 main.add_command(stream_server_command)
 main.add_command(google_command)
 main.add_command(batch_command)
+main.add_command(emotion_command)
