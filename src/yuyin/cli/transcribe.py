@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from yuyin.audio import probe_audio
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json, error_dict, report_error
+from yuyin.cli._options import pop_options
 from yuyin.errors import YuyinError
 from yuyin.media import MediaOptions, is_url
 from yuyin.media.options import (
@@ -25,7 +26,6 @@ from yuyin.options import (
     DEFAULT_TEMPERATURES,
     OUTPUT_FORMATS,
     ModelOptions,
-    OutputOptions,
     TranscribeOptions,
     VadOptions,
 )
@@ -230,14 +230,10 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
       yuyin transcribe clip.mp4 --embed-subtitles     # + clip.subtitled.mp4
       yuyin transcribe song.mp3 --separate-vocals --stems stems/
     """
-    # Flags are named after option fields (VadOptions' with a `vad-` prefix); a unit test
-    # keeps the two in step.
-    fields = dataclasses.fields
-    media = MediaOptions(**{f.name: params.pop(f.name) for f in fields(MediaOptions)})
-    vad = VadOptions(**{f.name: params.pop(f"vad_{f.name}") for f in fields(VadOptions)})
-    mopts = ModelOptions(**{f.name: params.pop(f.name) for f in fields(ModelOptions)})
-    oopts = OutputOptions(**{f.name: params.pop(f.name) for f in fields(OutputOptions)})
-    topts = TranscribeOptions(vad_options=vad, **params)
+    # Flags are named after option fields (VadOptions' with a `vad-` prefix); unit tests
+    # keep the two in step.
+    media = MediaOptions(**{name: params.pop(name) for name in MEDIA_PARAMS})
+    topts, mopts, oopts = pop_options(params)
 
     show = not quiet and not json_output
     progress = _Progress(enabled=not quiet and not json_output)
