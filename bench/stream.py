@@ -16,7 +16,8 @@ fixtures, then measures in one process with one loaded model:
 
 Targets (issue 4, this 2-core CPU, tiny.en): streaming WER <= 1.15 x offline, median commit
 latency <= 2.5 s at --min-chunk-size 1.0, compute/audio <= 0.5. The machine may be shared:
-the load average is printed beside the numbers.
+the load average is printed beside the numbers, and compute is reported both as wall time
+and as CPU core-seconds of this process (the fair measure when others load the CPU).
 """
 
 from __future__ import annotations
@@ -278,7 +279,12 @@ def main() -> None:
         f"({'met' if median <= 2.5 else 'missed'})"
     )
     verdict = "met" if ratio <= 0.5 else "missed"
-    print(f"  compute/audio <= 0.5:             {ratio:.2f} ({verdict})")
+    print(f"  compute/audio <= 0.5:             {ratio:.2f} wall ({verdict})")
+    # On a shared machine wall time also counts other people's work; CPU core-seconds
+    # count only this process's (both CTranslate2 threads included).
+    cpu_ratio = rows[-1][5]
+    verdict = "met" if cpu_ratio <= 0.5 else "missed"
+    print(f"  CPU time/audio <= 0.5:            {cpu_ratio:.2f} ({verdict})")
     if not args.quick:
         print(f"  real-time streams sustained:      {sustained}")
 

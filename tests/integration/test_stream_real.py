@@ -16,9 +16,10 @@ import pytest
 
 from yuyin.audio import decode_audio
 from yuyin.engines import load_engine
-from yuyin.options import ModelOptions
+from yuyin.options import DEFAULT_TEMPERATURES, ModelOptions
 from yuyin.stream import (
     EngineASR,
+    OnlineProcessor,
     StreamEvent,
     StreamOptions,
     StreamServer,
@@ -98,6 +99,60 @@ def test_vac_stream_finalises_each_pause(tiny_asr, fast, data_dir, fixtures):
     assert len(finals) == 2
     for final in finals:
         assert error_rates(final.text, fixtures["en.wav"]["text"]).wer <= EN_MAX_WER
+
+
+def test_two_pass_finals_replace_partials_and_are_at_least_as_good(tiny_asr, data_dir, fixtures):
+    options = StreamOptions(language="en", beam_size=1, min_chunk_size=1.0, adaptive=False)
+    accurate = EngineASR(
+        load_engine(ModelOptions(model="base")),
+        options,
+        encoder_margin_sec=None,
+        temperature=DEFAULT_TEMPERATURES,
+    )
+    speech, _ = decode_audio(data_dir / "en.wav")
+    long_speech, _ = decode_audio(data_dir / "en_long.wav")
+    pause = np.zeros(24000, np.float32)
+    texts = [fixtures["en.wav"]["text"], fixtures["en_long.wav"]["text"].split(". ")[0]]
+    first_sentence = long_speech[: int(1.9 * 16000)]  # "The sun is warm today."
+    audio = np.concatenate([pause, speech, pause, first_sentence, pause])
+    make = processor_factory(tiny_asr, options, vac=VacOptions(), accurate=accurate)
+    events = list(replay(audio, make, mode="comp-unaware", chunk_sec=0.04))
+    finals = [e for e in events if e.type == "final"]
+    assert [e.utterance for e in finals] == [0, 1]
+    for final, text in zip(finals, texts, strict=True):
+        partials = [e for e in events if e.type == "partial" and e.utterance == final.utterance]
+        assert partials  # tiny.en's text came first...
+        assert events.index(partials[-1]) < events.index(final)  # ...and the final replaced it
+        assert all(final.start - 0.2 <= w.start <= w.end <= final.end + 0.2 for w in final.words)
+        partial_wer = error_rates(partials[-1].text, text).wer
+        final_wer = error_rates(final.text, text).wer
+        assert final_wer <= partial_wer, (final.text, partials[-1].text)
+        assert final_wer <= EN_MAX_WER, final.text
+    assert not [e for e in events if e.type == "committed"]  # two-pass shows partials only
+
+
+def test_language_is_detected_once_and_kept(data_dir, fixtures):
+    detections = []
+
+    class Counting(EngineASR):
+        def detect_language(self, audio):
+            detections.append(audio.size)
+            return super().detect_language(audio)
+
+    options = StreamOptions(beam_size=1, min_chunk_size=1.0, adaptive=False)  # no language
+    asr = Counting(load_engine(ModelOptions(model="base")), options)
+    audio, _ = decode_audio(data_dir / "zh.wav")
+    processors: list[OnlineProcessor] = []
+
+    def make(clock):
+        processors.append(OnlineProcessor(asr, options, clock=clock))
+        return processors[-1]
+
+    events = list(replay(audio, make, mode="comp-unaware", chunk_sec=1.0))
+    assert len(detections) == 1
+    assert processors[0].language == "zh"
+    text = "".join(e.text for e in events if e.type == "committed")
+    assert error_rates(text, fixtures["zh.wav"]["text"]).cer <= ZH_MAX_CER, text
 
 
 # --- the TCP server -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import dataclasses
 import importlib.abc
 import importlib.machinery
 import sys
+import time
 import types
 import wave
 
@@ -279,3 +280,118 @@ def test_recovery_expects_the_undone_rung_to_cost_more():
     state = monitor.record(0.3, 1.0)
     assert state is not None
     assert state.level == 0
+
+
+class FeedRecorder:
+    """A processor that records the size of every `feed` and commits nothing."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes = sizes
+
+    def feed(self, samples):
+        self.sizes.append(samples.size)
+        return []
+
+    def finish(self):
+        return []
+
+
+@pytest.mark.parametrize(("chunk_sec", "smallest"), [(0.25, 4000), (0.0, 1)])
+def test_server_hands_audio_over_in_vac_chunk_sized_pieces(chunk_sec, smallest):
+    import socket
+
+    from yuyin.stream import StreamServer
+
+    sizes: list[int] = []
+    server = StreamServer(lambda _clock: FeedRecorder(sizes), port=0, chunk_sec=chunk_sec)
+    with server, socket.create_connection(server.address, timeout=10) as conn:
+        for _ in range(50):  # 50 reads of 100 samples (6.25 ms each), then a half chunk
+            conn.sendall(b"\x00\x01" * 100)
+            time.sleep(0.002)
+        conn.sendall(b"\x00\x01" * 2000)
+        conn.shutdown(socket.SHUT_WR)
+        assert conn.recv(10) == b""  # the server finished with this client
+    assert sum(sizes) == 7000  # every sample, nothing twice
+    assert all(size >= smallest for size in sizes[:-1])
+    if chunk_sec:
+        assert len(sizes) <= 7000 // 4000 + 1
+
+
+def test_server_rejects_a_negative_chunk():
+    from yuyin.errors import ConfigurationError
+    from yuyin.stream import StreamServer
+
+    with pytest.raises(ConfigurationError, match="vac-chunk-size"):
+        StreamServer(lambda _clock: FeedRecorder([]), chunk_sec=-1)
+
+
+@pytest.mark.parametrize(("flags", "expected"), [(["--vac"], 0.2), ([], 0.0)])
+def test_stream_server_passes_vac_chunk_size_with_vac_only(monkeypatch, flags, expected):
+    from click.testing import CliRunner
+
+    import yuyin.cli.stream_server as cli
+
+    seen: dict[str, float] = {}
+
+    class Server:
+        def __init__(self, factory, **kwargs):
+            seen["chunk_sec"] = kwargs["chunk_sec"]
+
+        def start(self):
+            return ("127.0.0.1", 1)
+
+        def serve_forever(self):
+            pass
+
+        def shutdown(self, timeout_sec=10.0):
+            pass
+
+    monkeypatch.setattr(cli, "build_stream", lambda params, adaptive: (None, None, None))
+    monkeypatch.setattr(cli, "StreamServer", Server)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    result = CliRunner().invoke(stream_server_command, [*flags, "--vac-chunk-size", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert seen["chunk_sec"] == expected
+
+
+def test_encoder_trimming_keeps_the_content_and_a_margin():
+    from yuyin.stream.asr import _trailing_padding_trimmer
+
+    seen: list[int] = []
+    trim = _trailing_padding_trimmer(lambda f: seen.append(f.shape[-1]), 500, 1500)
+    features = np.zeros((1, 80, 3000), np.float32)
+    features[..., :2000] = -1.5  # 20 s of (silent) audio, then faster-whisper's zero padding
+    trim(features)
+    features[..., 2000:] = 0.0
+    features[..., :100] = 0.3  # 1 s: the 15 s minimum applies
+    features[..., 100:] = 0.0
+    trim(features)
+    trim(np.full((1, 80, 3000), 0.1, np.float32))  # a full window stays full
+    assert seen == [2500, 1500, 3000]
+
+
+def test_stream_steps_decode_greedily_once_and_english_only_models_need_no_detection():
+    from yuyin.engines.base import EngineRun
+    from yuyin.stream import EngineASR
+
+    class Engine:
+        name = "fake"
+        model_name = "fake.en"
+        multilingual = False
+
+        def __init__(self) -> None:
+            self.options: list = []
+
+        def run(self, audio, *, language, options, vad_filter):
+            self.options.append(options)
+            return EngineRun(iter(()), "en", 1.0, audio.size / SR)
+
+    engine = Engine()
+    asr = EngineASR(engine, StreamOptions(language="en"))
+    assert asr.transcribe(np.zeros(SR, np.float32), prompt=" hello ", language="en") == []
+    (used,) = engine.options
+    assert used.temperature == (0.0,)
+    assert used.word_timestamps
+    assert not used.condition_on_previous_text
+    assert used.initial_prompt == "hello"
+    assert asr.detect_language(np.zeros(SR, np.float32)) == ("en", 1.0)

@@ -432,3 +432,75 @@ def test_decoding_steps_read_the_buffer_in_place():
         proc.feed(coded([k, k + 1]))
     assert seen
     assert not any(seen)  # a view of the rolling buffer, never a copy per step
+
+
+class DetectingASR(CodedASR):
+    """A coded recogniser that also detects a language, counting its detections."""
+
+    def __init__(self, language: str = "zh") -> None:
+        super().__init__()
+        self.detected_language = language
+        self.languages: list[str | None] = []
+        self.detections: list[int] = []
+
+    def transcribe(self, audio, *, prompt, language):
+        self.languages.append(language)
+        return super().transcribe(audio, prompt=prompt, language=language)
+
+    def detect_language(self, audio):
+        self.detections.append(audio.size)
+        return self.detected_language, 0.9
+
+
+def test_language_is_detected_once_on_speech_then_kept():
+    asr = DetectingASR("zh")
+    proc = OnlineProcessor(asr, StreamOptions(adaptive=False))
+    proc.feed(coded([None, None]))  # 1 s of silence: nothing heard, nothing locked
+    proc.feed(coded([1, 2]))  # 2 s in the buffer, words heard: detect now
+    assert asr.detections == [2 * SR]
+    assert proc.language == "zh"
+    for k in range(3, 40, 2):
+        proc.feed(coded([k, k + 1]))
+    proc.reset(proc.audio_time + 5.0)  # a new utterance keeps the language
+    proc.feed(coded([50, 51]))
+    proc.finish()
+    assert asr.detections == [2 * SR]  # never again
+    assert asr.languages[:2] == [None, None]
+    assert set(asr.languages[2:]) == {"zh"}
+
+
+def test_silence_alone_does_not_lock_a_language():
+    asr = DetectingASR("en")
+    proc = OnlineProcessor(asr, StreamOptions(adaptive=False))
+    for _ in range(6):
+        proc.feed(coded([None, None]))
+    assert asr.detections == []
+    assert proc.language is None
+    assert set(asr.languages) == {None}
+
+
+def test_a_given_language_is_never_detected():
+    asr = DetectingASR("zh")
+    proc = OnlineProcessor(asr, StreamOptions(language="en", adaptive=False))
+    for k in range(1, 20, 2):
+        proc.feed(coded([k, k + 1]))
+    assert asr.detections == []
+    assert set(asr.languages) == {"en"}
+
+
+def test_a_detected_chinese_stream_agrees_across_scripts():
+    class FlipASR(DetectingASR):
+        def transcribe(self, audio, *, prompt, language):
+            self.languages.append(language)
+            n = len(self.languages)
+            # Whisper may write 们 in one step and 們 in the next; both must agree.
+            first = "我们" if n % 2 else "我們"
+            return [Segment(0.0, 1.0, first, (Word(0.0, 0.5, first), Word(0.5, 1.0, "好")))]
+
+    proc = OnlineProcessor(FlipASR("zh"), StreamOptions(adaptive=False))
+    events = [e for k in range(4) for e in proc.feed(coded([k + 1, k + 2]))]
+    assert proc.language == "zh"
+    assert [w.word for e in events if e.type == "committed" for w in e.words][:1] in (
+        ["我们"],
+        ["我們"],
+    )

@@ -16,7 +16,7 @@ from yuyin.audio import SAMPLE_RATE, iter_audio, probe_audio
 from yuyin.cli._common import EXIT_CODES_HELP
 from yuyin.engines import load_engine
 from yuyin.errors import InputError
-from yuyin.options import ModelOptions
+from yuyin.options import DEFAULT_TEMPERATURES, ModelOptions
 from yuyin.stream import (
     EndpointOptions,
     EngineASR,
@@ -57,7 +57,8 @@ def stream_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=_M.device,
                      show_default=True, help="auto uses CUDA when a GPU is usable."),
         click.option("-l", "--language", default=None,
-                     help="en, zh, zh-TW (Traditional), zh-CN (Simplified)... Default: detect."),
+                     help="en, zh, zh-TW (Traditional), zh-CN (Simplified)... Default: detected "
+                     "once on the first speech, then kept."),
         click.option("--zh-script", type=click.Choice(["traditional", "simplified"]),
                      default=None, help="Force the script of Chinese output."),
         click.option("--task", type=click.Choice(["transcribe", "translate"]), default=_S.task,
@@ -126,8 +127,12 @@ def build_stream(
     asr = EngineASR(load_engine(ModelOptions(model=model, engine=engine, device=device)), options)
     accurate = None
     if final_model is not None:
+        # Once per utterance: the full 30 s window and Whisper's temperature fallback.
         accurate = EngineASR(
-            load_engine(ModelOptions(model=final_model, engine=engine, device=device)), options
+            load_engine(ModelOptions(model=final_model, engine=engine, device=device)),
+            options,
+            encoder_margin_sec=None,
+            temperature=DEFAULT_TEMPERATURES,
         )
     factory = processor_factory(
         asr, options, vac=VacOptions() if use_vac else None, accurate=accurate, offset=offset

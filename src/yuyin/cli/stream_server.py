@@ -56,15 +56,17 @@ def stream_server_command(
     Each client sends raw signed 16-bit little-endian mono PCM at 16 kHz and reads one
     `beg_ms end_ms text` line per commit (with --final-model: per utterance); when it
     closes its side, the rest is decoded and sent before the server closes the connection.
-    --vac-chunk-size is accepted for compatibility: the server passes on whatever arrived.
+    With --vac (or --final-model) audio reaches the voice-activity controller in pieces of
+    at least --vac-chunk-size seconds; without it, --min-chunk-size alone sets the pace.
 
     \b
     Example:
       yuyin stream-server -m tiny.en --port 43007 &
       arecord -f S16_LE -c1 -r 16000 -t raw | nc 127.0.0.1 43007
     """
-    params.pop("vac_chunk_size")  # the server hands the recogniser whatever arrived
+    vac_chunk_size = params.pop("vac_chunk_size")
     two_pass = params["final_model"] is not None
+    uses_vac = params["vac"] or two_pass
     factory, asr, _options = build_stream(params, adaptive=True)
 
     def warmup() -> None:
@@ -79,6 +81,7 @@ def stream_server_command(
         idle_timeout_sec=idle_timeout_sec,
         max_clients=max_clients,
         line_types=("final",) if two_pass else ("committed",),
+        chunk_sec=vac_chunk_size if uses_vac else 0.0,
     )
     bound_host, bound_port = server.start()
     click.echo(

@@ -15,7 +15,8 @@ class StreamOptions:
     """How a live stream is decoded and how its audio buffer is kept short.
 
     Attributes:
-        language: a Whisper code or name, or `zh-TW` / `zh-CN`; None detects it each step.
+        language: a Whisper code or name, or `zh-TW` / `zh-CN`; None detects it once, on
+            the first speech, and keeps it for the stream.
         zh_script: `traditional` or `simplified` to force the script of Chinese output.
         task: `transcribe` or `translate` (to English).
         min_chunk_size: seconds of new audio gathered before each decoding step.

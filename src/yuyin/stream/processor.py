@@ -46,6 +46,8 @@ Clock = Callable[[], float]
 
 #: Whisper's window: past it faster-whisper decodes the buffer in several windows.
 _WHISPER_WINDOW_SEC = 30.0
+#: Seconds of audio in which words were heard before the language is detected and locked.
+DETECT_LANGUAGE_SEC = 2.0
 
 
 class StreamProcessor(Protocol):
@@ -95,13 +97,6 @@ def validate_stream_options(options: StreamOptions) -> None:
     resolve_language(options.language, options.zh_script)
 
 
-def _script_key(script: str | None) -> Callable[[str], str]:
-    if script is None:
-        return word_key
-    # Whisper may write 们 in one step and 們 in the next; compare in the output script.
-    return lambda text: word_key(convert_script(text, script))
-
-
 class OnlineProcessor:
     """LocalAgreement-2 streaming over one recogniser.
 
@@ -112,6 +107,11 @@ class OnlineProcessor:
         asr: the decoding step, e.g. `EngineASR(load_engine(ModelOptions("tiny.en")))`.
         options: language, step size, buffer trimming...
         offset: stream time of the first sample fed, seconds (e.g. `--start-at`).
+
+    Without a language, the recogniser detects it at each step until a step hears words in
+    at least `DETECT_LANGUAGE_SEC` of audio; then the language is detected once on that
+    buffer (if the recogniser has `detect_language`) and kept for the rest of the stream,
+    new utterances included, so a pause or a short ambiguous phrase cannot flip it.
         clock: the emission time of events; default: audio time received so far.
         timer: measures compute time, seconds (injectable for tests).
         monitor: the latency controller (shared with a two-pass wrapper).
@@ -131,6 +131,7 @@ class OnlineProcessor:
         validate_stream_options(opts)
         choice = resolve_language(opts.language, opts.zh_script)
         self.options = opts
+        #: The language decoded in: the one asked for, or the one detected and locked.
         self.language = choice.code
         self.zh_script = choice.zh_script
         self.monitor = monitor or LatencyMonitor(options=LatencyOptions(enabled=opts.adaptive))
@@ -147,8 +148,7 @@ class OnlineProcessor:
         self._audio = SampleBuffer(capacity)
         self._offset = offset
         self._pending = 0
-        key_script = choice.zh_script or ("traditional" if choice.code == "zh" else None)
-        self._hyp = HypothesisBuffer(committed_time=offset, key=_script_key(key_script))
+        self._hyp = HypothesisBuffer(committed_time=offset, key=self._word_key)
         self._committed: deque[Word] = deque()  # committed words still inside the buffer
         self._prompt: deque[str] = deque()  # committed text before the buffer, word by word
         self._prompt_len = 0
@@ -196,6 +196,11 @@ class OnlineProcessor:
     def pending_words(self) -> tuple[Word, ...]:
         """The unconfirmed tail of the latest hypothesis (not script-converted)."""
         return self._hyp.pending
+
+    def _word_key(self, text: str) -> str:
+        # Whisper may write 们 in one step and 們 in the next; compare in one script.
+        script = self.zh_script or ("traditional" if self.language == "zh" else None)
+        return word_key(convert_script(text, script) if script else text)
 
     def prompt(self) -> str:
         """The prompt for the next step: committed text before the buffer, last words first."""
@@ -267,6 +272,8 @@ class OnlineProcessor:
         segments: Sequence[Segment] = self._asr.transcribe(
             self._audio.view(), prompt=self.prompt(), language=self.language
         )
+        if self.language is None and self.buffer_duration >= DETECT_LANGUAGE_SEC:
+            self._lock_language(segments)
         compute = self._timer() - started
         self.steps += 1
         self.compute_sec += compute
@@ -293,6 +300,14 @@ class OnlineProcessor:
         if trim:
             self._trim()
         return events
+
+    def _lock_language(self, segments: Sequence[Segment]) -> None:
+        detect = getattr(self._asr, "detect_language", None)
+        if detect is None or not any(s.words for s in segments):
+            return  # no words yet: maybe silence, which Whisper often calls English
+        language, probability = detect(self._audio.view())
+        self.language = language
+        log.info("stream language: %s (probability %.2f), kept from now on", language, probability)
 
     def _event(self, kind: EventType, words: list[Word]) -> StreamEvent:
         timed = tuple(words)

@@ -103,6 +103,9 @@ class StreamServer:
         idle_timeout_sec: a client that sends nothing for this long is disconnected.
         max_clients: connections served at once; more are refused (closed) and logged.
         line_types: which events become protocol lines (`committed`; `final` for two-pass).
+        chunk_sec: audio is handed to a client's processor once at least this many seconds
+            have arrived (whisper_streaming's `--vac-chunk-size`: how often the
+            voice-activity controller looks at new audio); 0 hands over every read.
     """
 
     def __init__(
@@ -115,7 +118,12 @@ class StreamServer:
         idle_timeout_sec: float = 60.0,
         max_clients: int = 16,
         line_types: tuple[EventType, ...] = ("committed",),
+        chunk_sec: float = 0.0,
     ) -> None:
+        if chunk_sec < 0:
+            raise ConfigurationError(
+                "--vac-chunk-size must be 0 seconds or more", hint="0.04 is a good start"
+            )
         self._make_processor = make_processor
         self.host = host
         self.port = port
@@ -123,6 +131,9 @@ class StreamServer:
         self.idle_timeout_sec = idle_timeout_sec
         self.max_clients = max_clients
         self.line_types = line_types
+        self.chunk_sec = chunk_sec
+        # Whole 16-bit samples per hand-over; at least one.
+        self._chunk_bytes = max(2, 2 * round(chunk_sec * SAMPLE_RATE))
         self._listener: socket.socket | None = None
         self._stopping = threading.Event()
         self._accept_thread: threading.Thread | None = None
@@ -258,11 +269,15 @@ class StreamServer:
                     break
                 idle = 0.0
                 received += len(data)
-                data = leftover + data
-                whole = len(data) - len(data) % 2
-                leftover = data[whole:]
-                if whole:
-                    client.send(processor.feed(pcm16_to_float(data[:whole])))
+                leftover += data
+                if len(leftover) >= self._chunk_bytes:
+                    whole = len(leftover) - len(leftover) % 2
+                    data, leftover = leftover[:whole], leftover[whole:]
+                    client.send(processor.feed(pcm16_to_float(data)))
+            whole = len(leftover) - len(leftover) % 2
+            if whole:  # less than a chunk arrived since the last hand-over
+                client.send(processor.feed(pcm16_to_float(leftover[:whole])))
+                leftover = leftover[whole:]
             if leftover:
                 error = StreamProtocolError(
                     f"the stream ended in the middle of a sample ({received} bytes in all)",

@@ -150,8 +150,10 @@ class TwoPassProcessor:
             self._remember(final.words)
             return [final]
         started = self._timer()
+        # Without a language given, the fast pass's locked (detected) one is used.
+        language = self._language or self._vac.processor.language
         segments = self._accurate.transcribe(
-            utterance.audio, prompt=self._prompt_text(), language=self._language
+            utterance.audio, prompt=self._prompt_text(), language=language
         )
         compute = self._timer() - started
         self.second_passes += 1
