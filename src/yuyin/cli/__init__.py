@@ -12,6 +12,7 @@ from yuyin.cli.doctor import doctor_command
 from yuyin.cli.emotion import emotion_command
 from yuyin.cli.engines import engines_command
 from yuyin.cli.eval import eval_command
+from yuyin.cli.finetune import finetune_command
 from yuyin.cli.google import google_command
 from yuyin.cli.models import models_command
 from yuyin.cli.serve import serve_command
@@ -46,6 +47,7 @@ main.add_command(models_command)
 main.add_command(doctor_command)
 main.add_command(engines_command)
 main.add_command(eval_command)
+main.add_command(finetune_command)
 main.add_command(audio_command)
 main.add_command(serve_command)
 main.add_command(stream_command)
