@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["Engine", "EngineRun", "check_english_only"]
+__all__ = ["Engine", "EngineRun", "check_english_only", "check_whisper_request"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +64,28 @@ def check_english_only(model_name: str, language: str | None, options: Transcrib
         raise ConfigurationError(
             f"model {model_name!r} is English-only and cannot translate",
             hint="use the multilingual model: --model base",
+        )
+
+
+def check_whisper_request(
+    engine: str,
+    model_name: str,
+    *,
+    multilingual: bool,
+    languages: Collection[str],
+    language: str | None,
+    options: TranscribeOptions,
+) -> None:
+    """Reject what a Whisper engine without hotword support cannot do, before any decoding."""
+    if options.hotwords:
+        raise ConfigurationError(
+            f"the {engine} engine does not support hotwords",
+            hint="use --initial-prompt instead, or --engine faster-whisper",
+        )
+    if not multilingual:
+        check_english_only(model_name, language, options)
+    elif language is not None and language not in languages:
+        raise ConfigurationError(
+            f"model {model_name!r} has no language {language!r}",
+            hint="use a Whisper language code such as en or zh",
         )

@@ -9,7 +9,7 @@ import ctranslate2
 
 from yuyin.errors import ConfigurationError
 
-__all__ = ["CudaReport", "cuda_report", "resolve_device"]
+__all__ = ["CudaReport", "cuda_report", "resolve_device", "torch_device"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -82,3 +82,19 @@ def cuda_report() -> CudaReport:
     else:
         reason = "the NVIDIA driver is present but CTranslate2 sees no GPU (check nvidia-smi)"
     return CudaReport(False, 0, reason, libraries)
+
+
+def torch_device(device: str, extra: str) -> str:
+    """PyTorch's device for auto/cpu/cuda; `extra` names the extra that installed torch."""
+    import torch
+
+    if device not in DEVICES:
+        raise ConfigurationError(f"unknown device {device!r}", hint="use auto, cpu or cuda")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigurationError(
+            "--device cuda was asked for, but PyTorch sees no usable CUDA GPU",
+            hint=f"the {extra} extra installs a CPU build of torch; use --device cpu",
+        )
+    return device

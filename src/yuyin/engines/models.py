@@ -205,7 +205,8 @@ def _ct2_multilingual(path: Path) -> bool:
     return True
 
 
-def _is_hf_whisper(path: Path) -> bool:
+def is_hf_whisper(path: Path) -> bool:
+    """Whether `path` holds a Hugging Face Whisper checkpoint (its config says so)."""
     config = path / "config.json"
     if not config.is_file():
         return False
@@ -285,7 +286,7 @@ def resolve_model(
     if local.is_dir():
         if _is_ct2_whisper(local):
             return ResolvedModel(name, local, _ct2_multilingual(local), f"local folder {local}")
-        if _is_hf_whisper(local):
+        if is_hf_whisper(local):
             converted = _convert_hf(local, cache)
             return ResolvedModel(
                 name, converted, _ct2_multilingual(converted), f"converted from {local}"

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun, check_english_only
-from yuyin.engines.models import default_cache_dir, resolve_model
+from yuyin.engines.base import EngineRun, check_whisper_request
+from yuyin.engines.device import torch_device
+from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
 from yuyin.engines.vad import detect_speech
-from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
+from yuyin.errors import MissingDependencyError, ModelError
 from yuyin.options import TranscribeOptions
 from yuyin.train.export_openai import (
     EXPORTER_VERSION,
@@ -50,7 +51,6 @@ SAMPLE_RATE = 16000
 _WINDOW_SAMPLES = 30 * SAMPLE_RATE
 _EXTRA = "openai-whisper"
 _FEATURE = "the openai-whisper engine"
-_DEVICES = ("auto", "cpu", "cuda")
 
 
 class OpenAIWhisperEngine:
@@ -81,18 +81,14 @@ class OpenAIWhisperEngine:
 
     def check(self, language: str | None, options: TranscribeOptions) -> None:
         """Reject requests this engine or model cannot serve, before any decoding."""
-        if options.hotwords:
-            raise ConfigurationError(
-                "the openai-whisper engine does not support hotwords",
-                hint="use --initial-prompt instead, or --engine faster-whisper",
-            )
-        if not self.multilingual:
-            check_english_only(self.model_name, language, options)
-        elif language is not None and language not in self.languages:
-            raise ConfigurationError(
-                f"model {self.model_name!r} has no language {language!r}",
-                hint="use a Whisper language code such as en or zh",
-            )
+        check_whisper_request(
+            "openai-whisper",
+            self.model_name,
+            multilingual=self.multilingual,
+            languages=self.languages,
+            language=language,
+            options=options,
+        )
 
     def run(
         self,
@@ -242,27 +238,6 @@ def _require() -> None:
         raise MissingDependencyError("openai-whisper", _EXTRA, _FEATURE) from exc
 
 
-def _torch_device(device: str) -> str:
-    import torch
-
-    if device not in _DEVICES:
-        raise ConfigurationError(f"unknown device {device!r}", hint="use auto, cpu or cuda")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError(
-            "--device cuda was asked for, but PyTorch sees no usable CUDA GPU",
-            hint="the openai-whisper extra installs a CPU build of torch; use --device cpu",
-        )
-    return device
-
-
-def _is_hf_whisper(path: Path) -> bool:
-    return (path / "config.json").is_file() and (
-        (path / "model.safetensors").is_file() or (path / "model.safetensors.index.json").is_file()
-    )
-
-
 def openai_checkpoint(model: str, cache_dir: Path | None = None) -> tuple[Path, str]:
     """The openai-whisper checkpoint file for `model`, exported into the cache if needed.
 
@@ -284,7 +259,7 @@ def openai_checkpoint(model: str, cache_dir: Path | None = None) -> tuple[Path, 
     if (local / OPENAI_CHECKPOINT_NAME).is_file():
         return local / OPENAI_CHECKPOINT_NAME, model
     cache = cache_dir or default_cache_dir()
-    if local.is_dir() and _is_hf_whisper(local):
+    if local.is_dir() and is_hf_whisper(local):
         checkpoint, name = local, model
     else:
         resolved = resolve_model(model, cache_dir=cache_dir)
@@ -326,14 +301,14 @@ def load_openai_whisper_engine(
         ModelNotFoundError, ModelError: an unknown model, or a checkpoint that will not load.
     """
     _require()
-    torch_device = _torch_device(device)
+    where = torch_device(device, "openai-whisper")
     path, name = openai_checkpoint(model, cache_dir)
-    key = (str(path.resolve()), torch_device)
+    key = (str(path.resolve()), where)
     with _cache_lock:
         engine = _cache.get(key) if shared else None
         if engine is not None:
             return engine
-        engine = OpenAIWhisperEngine(_load(path, torch_device), model_name=name, path=path)
+        engine = OpenAIWhisperEngine(_load(path, where), model_name=name, path=path)
         if shared:
             _cache[key] = engine
         return engine

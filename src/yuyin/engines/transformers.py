@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import logging
 import string
 import threading
@@ -27,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun, check_english_only
-from yuyin.engines.models import default_cache_dir, resolve_model
-from yuyin.engines.vad import detect_speech
-from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
+from yuyin.engines.base import EngineRun, check_whisper_request
+from yuyin.engines.device import torch_device
+from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
+from yuyin.engines.vad import speech_pieces
+from yuyin.errors import MissingDependencyError, ModelError
 from yuyin.options import TranscribeOptions
 from yuyin.train.importer import cached_import
 from yuyin.types import Segment, Word
@@ -49,7 +49,6 @@ _UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _SENTENCE_END = ".。!！?？"
-_DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +81,14 @@ class TransformersEngine:
 
     def check(self, language: str | None, options: TranscribeOptions) -> None:
         """Reject requests this engine or model cannot serve, before any decoding."""
-        if options.hotwords:
-            raise ConfigurationError(
-                "the transformers engine does not support hotwords",
-                hint="use --initial-prompt instead, or --engine faster-whisper",
-            )
-        if self.multilingual:
-            if language is not None and language not in self._languages:
-                raise ConfigurationError(
-                    f"model {self.model_name!r} has no language {language!r}",
-                    hint="use a Whisper language code such as en or zh",
-                )
-            return
-        check_english_only(self.model_name, language, options)
+        check_whisper_request(
+            "transformers",
+            self.model_name,
+            multilingual=self.multilingual,
+            languages=self._languages,
+            language=language,
+            options=options,
+        )
 
     def run(
         self,
@@ -115,15 +109,7 @@ class TransformersEngine:
         self.check(language, options)
         samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         duration = samples.size / SAMPLE_RATE
-        if vad_filter:
-            spans = detect_speech(samples, options.vad_options)
-        else:
-            spans = [(0.0, duration)] if samples.size else []
-        pieces = [
-            (start, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
-            for start, end in spans
-        ]
-        pieces = [(start, piece) for start, piece in pieces if piece.size]
+        pieces = speech_pieces(samples, options.vad_options, vad_filter=vad_filter)
         probability = 1.0
         if not self.multilingual:
             language = "en"
@@ -333,29 +319,6 @@ def _attach_punctuation(
 # --- loading ------------------------------------------------------------------------------
 
 
-def _is_hf_whisper(path: Path) -> bool:
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(config, dict) and config.get("model_type") == "whisper"
-
-
-def _torch_device(device: str) -> str:
-    import torch
-
-    if device not in _DEVICES:
-        raise ConfigurationError(f"unknown device {device!r}", hint="use auto, cpu or cuda")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError(
-            "--device cuda was asked for, but PyTorch sees no usable CUDA GPU",
-            hint="the train extra installs a CPU build of torch; use --device cpu",
-        )
-    return device
-
-
 _cache: dict[tuple[str, str], TransformersEngine] = {}
 _cache_lock = threading.Lock()
 
@@ -385,20 +348,20 @@ def load_transformers_engine(
     for package in ("torch", "transformers"):
         if importlib.util.find_spec(package) is None:
             raise MissingDependencyError(package, "train", "the transformers engine")
-    torch_device = _torch_device(device)
+    where = torch_device(device, "train")
     local = Path(model).expanduser()
-    if local.is_dir() and _is_hf_whisper(local):
+    if local.is_dir() and is_hf_whisper(local):
         path, name = local, model
     else:
         resolved = resolve_model(model, cache_dir=cache_dir)
         path = cached_import(resolved.path, cache_dir or default_cache_dir(), name=resolved.name)
         name = resolved.name
-    key = (str(path.resolve()), torch_device)
+    key = (str(path.resolve()), where)
     with _cache_lock:
         engine = _cache.get(key) if shared else None
         if engine is not None:
             return engine
-        engine = _load(path, name, torch_device)
+        engine = _load(path, name, where)
         if shared:
             _cache[key] = engine
         return engine

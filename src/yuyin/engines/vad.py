@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["detect_speech", "plan_pieces", "to_faster_whisper"]
+__all__ = ["detect_speech", "plan_pieces", "speech_pieces", "to_faster_whisper"]
 
 _SAMPLE_RATE = 16000
 
@@ -79,3 +79,18 @@ def plan_pieces(
     if total > start:
         pieces.append((start, total))
     return pieces
+
+
+def speech_pieces(
+    samples: NDArray[np.float32], options: VadOptions | None = None, *, vad_filter: bool = True
+) -> list[tuple[float, NDArray[np.float32]]]:
+    """(start second, samples) of each speech stretch, or of the whole input without VAD."""
+    if vad_filter:
+        spans = detect_speech(samples, options)
+    else:
+        spans = [(0.0, samples.size / _SAMPLE_RATE)] if samples.size else []
+    pieces = [
+        (start, samples[int(start * _SAMPLE_RATE) : int(end * _SAMPLE_RATE)])
+        for start, end in spans
+    ]
+    return [(start, piece) for start, piece in pieces if piece.size]

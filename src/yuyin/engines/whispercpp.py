@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun, check_english_only
+from yuyin.engines.base import EngineRun, check_whisper_request
 from yuyin.engines.models import default_cache_dir, resolve_model
-from yuyin.engines.vad import detect_speech
+from yuyin.engines.vad import speech_pieces
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
 from yuyin.options import TranscribeOptions
 from yuyin.train.export_ggml import GGML_DTYPES, GGML_EXPORTER_VERSION, GGML_MAGIC, export_ggml
@@ -131,18 +131,14 @@ class WhisperCppEngine:
 
     def check(self, language: str | None, options: TranscribeOptions) -> None:
         """Reject requests this engine or model cannot serve, before any decoding."""
-        if options.hotwords:
-            raise ConfigurationError(
-                "the whisper.cpp engine does not support hotwords",
-                hint="use --initial-prompt instead, or --engine faster-whisper",
-            )
-        if not self.multilingual:
-            check_english_only(self.model_name, language, options)
-        elif language is not None and language not in self.languages:
-            raise ConfigurationError(
-                f"model {self.model_name!r} has no language {language!r}",
-                hint="use a Whisper language code such as en or zh",
-            )
+        check_whisper_request(
+            "whisper.cpp",
+            self.model_name,
+            multilingual=self.multilingual,
+            languages=self.languages,
+            language=language,
+            options=options,
+        )
 
     def run(
         self,
@@ -166,15 +162,7 @@ class WhisperCppEngine:
             raise ModelError(f"the whisper.cpp engine for {self.model_name!r} was closed")
         samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
         duration = samples.size / SAMPLE_RATE
-        if vad_filter:
-            spans = detect_speech(samples, options.vad_options)
-        else:
-            spans = [(0.0, duration)] if samples.size else []
-        pieces = [
-            (start, samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)])
-            for start, end in spans
-        ]
-        pieces = [(start, piece) for start, piece in pieces if piece.size]
+        pieces = speech_pieces(samples, options.vad_options, vad_filter=vad_filter)
         probability = 1.0
         if not self.multilingual:
             language = "en"
