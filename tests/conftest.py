@@ -101,6 +101,16 @@ def check_transcript() -> Callable[[Transcript], None]:
     return _check_transcript
 
 
+@pytest.fixture(scope="session")
+def ct2_text() -> str:
+    """tiny.en's greedy float32 CTranslate2 transcript of en.wav: what engines on the same
+    weights are compared with."""
+    import yuyin
+
+    engine = yuyin.load_engine(yuyin.ModelOptions(model="tiny.en", compute_type="float32"))
+    return yuyin.transcribe(DATA / "en.wav", engine=engine, beam_size=1, temperature=(0.0,)).text
+
+
 # --- a real server on loopback (integration and e2e tests) ---------------------------------
 
 

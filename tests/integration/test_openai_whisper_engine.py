@@ -34,12 +34,6 @@ def tiny_en() -> OpenAIWhisperEngine:
     return load_openai_whisper_engine("tiny.en")
 
 
-@pytest.fixture(scope="module")
-def ct2_text(data_dir) -> str:
-    reference = load_engine(yuyin.ModelOptions(model="tiny.en", compute_type="float32"))
-    return yuyin.transcribe(data_dir / "en.wav", engine=reference, **GREEDY).text
-
-
 def test_the_export_loads_with_whisper_load_model_and_agrees_with_ctranslate2(
     tiny_en, data_dir, fixtures, wer, ct2_text
 ):

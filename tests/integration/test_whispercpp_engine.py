@@ -35,12 +35,6 @@ def tiny_en() -> WhisperCppEngine:
     return load_whispercpp_engine("tiny.en", cpu_threads=2)
 
 
-@pytest.fixture(scope="module")
-def ct2_text(data_dir) -> str:
-    reference = load_engine(yuyin.ModelOptions(model="tiny.en", compute_type="float32"))
-    return yuyin.transcribe(data_dir / "en.wav", engine=reference, **GREEDY).text
-
-
 def test_the_engine_fits_the_protocol_and_the_registry(tiny_en):
     engine: Engine = tiny_en
     assert engine.name == "whisper.cpp"
