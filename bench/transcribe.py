@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -207,10 +206,10 @@ def main() -> None:
         ]
     )
     duration = float(runs["yuyin"][0]["duration_s"])
-    print(
-        f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; model {args.model}, CPU int8"
-    )
+    # The same machine description `yuyin bench` records (CPU model, cores, load at start).
+    from yuyin.bench import describe_environment, describe_machine
+
+    print(f"# machine: {describe_machine(describe_environment())}; model {args.model}, CPU int8")
     print(
         f"# audio: {audio.name}, {duration:.1f} s; {args.rounds} rounds, each run a fresh process"
     )

@@ -8,6 +8,7 @@ from yuyin import __version__
 from yuyin.cli._common import YuyinGroup, configure_logging
 from yuyin.cli.audio import audio_command
 from yuyin.cli.batch import batch_command
+from yuyin.cli.bench import bench_command
 from yuyin.cli.doctor import doctor_command
 from yuyin.cli.emotion import emotion_command
 from yuyin.cli.engines import engines_command
@@ -55,3 +56,4 @@ main.add_command(stream_server_command)
 main.add_command(google_command)
 main.add_command(batch_command)
 main.add_command(emotion_command)
+main.add_command(bench_command)

@@ -1,0 +1,81 @@
+"""`yuyin bench` wiring without a model: flags match option fields, help answers, bad input
+fails with a clean message."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from yuyin.cli import main
+from yuyin.cli.bench import CLI_ONLY_PARAMS, bench_command
+from yuyin.options import ModelOptions, TranscribeOptions, VadOptions
+
+OPTION_NAMES = (
+    {f.name for f in dataclasses.fields(ModelOptions)}
+    | {f.name for f in dataclasses.fields(TranscribeOptions) if f.name != "vad_options"}
+    | {f"vad_{f.name}" for f in dataclasses.fields(VadOptions)}
+)
+ISSUE_FLAGS = {"--repeat", "--number", "--model", "--device", "--device-index", "--compute-type",
+               "--beam-size", "--batch-size", "--audio", "--reference", "--language", "--json",
+               "--plot", "--format", "--warmup"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["speed", "memory", "concurrency", "compare"])
+def test_flags_are_option_fields_or_bench_controls(name):
+    command = bench_command.commands[name]
+    params = {p.name for p in command.params}
+    assert params - CLI_ONLY_PARAMS <= OPTION_NAMES
+    flags = {opt for p in command.params for opt in getattr(p, "opts", [])}
+    expected = ISSUE_FLAGS - ({"--compute-type"} if name == "compare" else set())
+    if name == "concurrency":
+        expected -= {"--repeat", "--number", "--warmup"}
+        expected |= {"--cpu-threads", "--num-workers", "--requests", "--modes", "--tolerance"}
+    assert expected <= flags
+    result = CliRunner().invoke(main, ["bench", name, "--help"])
+    assert result.exit_code == 0
+    assert "--audio" in result.output
+
+
+def test_speed_defaults_match_the_issue():
+    params = {p.name: p for p in bench_command.commands["speed"].params}
+    assert params["warmup"].default == 1
+    assert params["repeat"].default == 5
+    assert params["number"].default == 1
+    assert params["beam_size"].default == TranscribeOptions().beam_size
+
+
+def test_compare_without_a_reference_is_a_usage_error(tmp_path, data_dir):
+    audio = tmp_path / "talk.wav"
+    shutil.copy(data_dir / "en.wav", audio)  # no manifest lists it
+    result = CliRunner().invoke(main, ["bench", "compare", "--audio", str(audio)])
+    assert result.exit_code == 2
+    assert "error: no reference text" in result.output
+    assert "hint: give the known text with --reference" in result.output
+
+
+def test_missing_audio_is_an_input_error(tmp_path):
+    result = CliRunner().invoke(
+        main, ["bench", "speed", "--audio", str(tmp_path / "nope.wav"), "-m", "tiny.en"]
+    )
+    assert result.exit_code == 3
+    assert "error:" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cpu-threads", "0"], "1 or more"),
+        (["--cpu-threads", "a"], "whole numbers"),
+        (["--modes", "serial"], "unknown concurrency mode"),
+    ],
+)
+def test_bad_grids_are_refused(args, message, data_dir):
+    result = CliRunner().invoke(
+        main, ["bench", "concurrency", "--audio", str(data_dir / "en.wav"), *args]
+    )
+    assert result.exit_code == 2
+    assert message in result.output

@@ -1,0 +1,149 @@
+"""Memory sampling: a real allocation is seen; GPU figures through a scripted NVML; no GPU
+here is skipped with a reason, never an error."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from yuyin.bench import MemorySampler
+from yuyin.bench import memory as memory_module
+from yuyin.bench.environment import describe_environment, describe_machine
+from yuyin.bench.memory import gpu_unavailable_reason, nvml_gpus, os_peak_rss_mb
+from yuyin.bench.speed import gpu_index_for
+from yuyin.errors import YuyinError
+from yuyin.options import ModelOptions
+
+
+def test_a_large_allocation_shows_in_the_peak():
+    with MemorySampler(interval=0.005) as sampler:
+        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
+        assert block.sum() > 0
+        del block
+    peak = sampler.result
+    assert peak.growth_mb >= 50
+    assert peak.peak_rss_mb >= peak.end_rss_mb
+    assert peak.seconds > 0
+    assert peak.gpu_peak_mb is None
+    assert os_peak_rss_mb() >= peak.peak_rss_mb - 1
+
+
+def test_result_only_after_the_block():
+    sampler = MemorySampler()
+    with pytest.raises(YuyinError):
+        _ = sampler.result
+
+
+class NVMLError(Exception):
+    """pynvml's error class."""
+
+
+class FakeNvml(types.ModuleType):
+    """The few pynvml calls the sampler makes (pynvml's camelCase names), with GPU memory
+    growing by 1 MiB on every read and a steady 150 W."""
+
+    NVMLError = NVMLError
+
+    def __init__(self) -> None:
+        super().__init__("pynvml")
+        self.used = 1000 * 2**20
+        self.inits = 0
+        self.shutdowns = 0
+        calls = {
+            "nvmlInit": self._init,
+            "nvmlShutdown": self._shutdown,
+            "nvmlDeviceGetCount": lambda: 1,
+            "nvmlSystemGetDriverVersion": lambda: "550.1",
+            "nvmlDeviceGetHandleByIndex": self._handle,
+            "nvmlDeviceGetName": lambda handle: "Fake H100",
+            "nvmlDeviceGetMemoryInfo": self._memory,
+            "nvmlDeviceGetPowerUsage": lambda handle: 150_000,  # milliwatts
+        }
+        for name, call in calls.items():
+            setattr(self, name, call)
+
+    def _init(self) -> None:
+        self.inits += 1
+
+    def _shutdown(self) -> None:
+        self.shutdowns += 1
+
+    def _handle(self, index: int) -> str:
+        if index != 0:
+            raise NVMLError("invalid argument")
+        return "gpu0"
+
+    def _memory(self, handle: str) -> types.SimpleNamespace:
+        self.used += 2**20
+        return types.SimpleNamespace(used=self.used, total=80 * 2**30)
+
+
+@pytest.fixture
+def fake_nvml(monkeypatch):
+    nvml = FakeNvml()
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    return nvml
+
+
+def test_gpu_memory_and_power_through_nvml(fake_nvml):
+    with MemorySampler(interval=0.001, gpu_index=0) as sampler:
+        pass
+    peak = sampler.result
+    assert peak.gpu_start_mb == pytest.approx(1001.0)
+    assert peak.gpu_peak_mb is not None
+    assert peak.gpu_peak_mb > 1001.0
+    assert peak.gpu_power_mean_w == pytest.approx(150.0)
+    assert peak.gpu_power_peak_w == pytest.approx(150.0)
+    assert fake_nvml.inits == fake_nvml.shutdowns == 1
+    assert nvml_gpus() == [
+        {"index": 0, "name": "Fake H100", "memory_total_mb": 80 * 1024.0, "driver": "550.1"}
+    ]
+    assert gpu_unavailable_reason() is None
+    env = describe_environment()
+    assert env["gpus"][0]["name"] == "Fake H100"
+    assert "GPU Fake H100 (80 GiB)" in describe_machine(env)
+
+
+def test_a_missing_gpu_is_skipped_quietly(fake_nvml):
+    with MemorySampler(gpu_index=3) as sampler:
+        pass
+    assert sampler.result.gpu_peak_mb is None
+
+
+def test_no_driver_is_a_reason_not_an_error(monkeypatch, fake_nvml):
+    def broken():
+        raise NVMLError("Driver Not Loaded")
+
+    monkeypatch.setattr(fake_nvml, "nvmlInit", broken)
+    assert "no NVIDIA driver" in (gpu_unavailable_reason() or "")
+    assert nvml_gpus() == []
+    with MemorySampler(gpu_index=0) as sampler:
+        pass
+    assert sampler.result.gpu_start_mb is None
+
+
+def test_without_nvidia_ml_py(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import fails
+    assert "nvidia-ml-py" in (gpu_unavailable_reason() or "")
+    assert nvml_gpus() == []
+    assert memory_module._nvml() is None
+
+
+def test_cpu_runs_watch_no_gpu():
+    assert gpu_index_for(ModelOptions(device="cpu")) is None
+    assert gpu_index_for(ModelOptions(device="cpu", engine="transformers")) is None
+
+
+def test_environment_names_the_machine():
+    env = describe_environment()
+    assert env["logical_cores"] >= 1
+    assert 1 <= env["usable_cores"] <= env["logical_cores"]
+    assert env["cpu"]
+    assert "faster-whisper" in env["libraries"]
+    assert "ctranslate2" in env["libraries"]
+    line = describe_machine(env)
+    assert f"{env['logical_cores']} cores" in line
+    assert "Python" in line
