@@ -124,8 +124,16 @@ def test_url_that_is_not_media(site, tmp_path):
 
 
 def test_missing_url_is_not_found(site, tmp_path):
-    with pytest.raises(MediaNotFoundError, match="HTTP 404"):
+    from yt_dlp.networking.exceptions import HTTPError
+
+    from yuyin.media.download import _causes
+
+    with pytest.raises(MediaNotFoundError, match="HTTP 404") as info:
         list_media(f"{site.url}/nothing.mp3", MediaOptions(), download_dir=tmp_path)
+    # yt-dlp's HTTPError holds the response; left open, its socket warns later, anywhere.
+    responses = [c.response for c in _causes(info.value) if isinstance(c, HTTPError)]
+    assert responses
+    assert all(r.closed for r in responses)
 
 
 def test_playlist_needs_the_playlist_flag(site, tmp_path):

@@ -4,6 +4,7 @@ here is skipped with a reason, never an error."""
 from __future__ import annotations
 
 import sys
+import time
 import types
 
 import numpy as np
@@ -22,6 +23,12 @@ def test_a_large_allocation_shows_in_the_peak():
     with MemorySampler(interval=0.005) as sampler:
         block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
         assert block.sum() > 0
+        # Hold the block until the thread has sampled it twice: on a busy machine the thread
+        # may not run at all between allocation and `del` (a wait, not a timing assertion).
+        seen = sampler.samples
+        deadline = time.monotonic() + 30
+        while sampler.samples < seen + 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
         del block
     peak = sampler.result
     assert peak.growth_mb >= 50

@@ -233,6 +233,11 @@ class MemorySampler:
         )
 
     @property
+    def samples(self) -> int:
+        """Samples taken so far."""
+        return self._samples
+
+    @property
     def result(self) -> MemoryPeak:
         """The measurements, once the block has ended."""
         if self._result is None:

@@ -400,6 +400,10 @@ def _translate(url: str, exc: Exception) -> InputError:
     text = " ".join(str(c) for c in causes).lower()
     host = urllib.parse.urlsplit(url).hostname or url
     http = next((c for c in causes if isinstance(c, HTTPError)), None)
+    for cause in causes:
+        if isinstance(cause, HTTPError):
+            # The error holds the open response; left open, its socket warns when collected.
+            cause.close()
     if any(isinstance(c, UnsupportedError) for c in causes):
         return InputError(
             f"{url} is not a media link: no audio or video was found there",
