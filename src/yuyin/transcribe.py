@@ -46,7 +46,14 @@ from yuyin.options import ModelOptions, OutputOptions, TranscribeOptions
 from yuyin.text import convert_segments, is_phantom
 from yuyin.types import Segment, Transcript
 
-__all__ = ["FileResult", "transcribe", "transcribe_files", "validate_options", "write_outputs"]
+__all__ = [
+    "FileResult",
+    "resolve_download_dir",
+    "transcribe",
+    "transcribe_files",
+    "validate_options",
+    "write_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +157,7 @@ def transcribe(
     elif isinstance(audio, str) and is_url(audio):
         # One video expected: a playlist URL is an error that asks for transcribe_files.
         single = dataclasses.replace(media_opts, playlist=False)
-        downloads = _download_dir(media_opts, cache_dir)
+        downloads = resolve_download_dir(media_opts, cache_dir)
         (entry,) = list_media(audio, single, download_dir=downloads)
         samples, _ = decode_audio(fetch_media(entry, single, download_dir=downloads))
         source = audio
@@ -163,7 +170,13 @@ def transcribe(
     return _recognise(samples, source, opts, eng, on_segment)
 
 
-def _download_dir(media: MediaOptions, cache_dir: Path | None) -> Path:
+def resolve_download_dir(media: MediaOptions, cache_dir: Path | None = None) -> Path:
+    """The download cache folder: `media.download_dir`, else `downloads` in the model cache.
+
+    Args:
+        media: its `download_dir`, when set, wins.
+        cache_dir: the model cache folder (default `default_cache_dir()`).
+    """
     if media.download_dir is not None:
         return Path(media.download_dir).expanduser()
     return (cache_dir or default_cache_dir()) / "downloads"
@@ -355,7 +368,7 @@ def transcribe_files(
     items = find_media(inputs)
     eng = engine or load_engine(model_options or ModelOptions(), cache_dir=cache_dir)
     names = _Names(out.output_dir)
-    downloads = _download_dir(media_opts, cache_dir)
+    downloads = resolve_download_dir(media_opts, cache_dir)
     results: list[FileResult] = []
 
     def finish(result: FileResult) -> None:

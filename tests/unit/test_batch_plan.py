@@ -33,5 +33,10 @@ def test_urls_and_odd_names_give_safe_file_names(tmp_path):
     assert all("/" not in n and not n.startswith(".") for n in names)
 
 
+def test_a_youtube_video_is_named_by_its_id():
+    key = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    assert output_stems([key], Path("out"))[key].name.startswith("dQw4w9WgXcQ-")
+
+
 def test_repeated_keys_are_planned_once(tmp_path):
     assert len(output_stems(["/a.wav", "/a.wav"], tmp_path)) == 1

@@ -45,6 +45,23 @@ def test_jsonl_resolves_relative_audio_against_the_manifest_folder(clips, monkey
     assert third.audio == str((clips / "wavs" / "c.wav").resolve())
 
 
+def test_a_url_is_kept_as_written_and_not_checked_on_disk(clips):
+    rows = [
+        {"audio": "https://example.com/talks/one.mp3?x=1", "text": "one", "id": "u1"},
+        {"audio": "HTTP://example.com/two.wav", "text": "two"},
+        {"audio": "ftp://example.com/three.wav", "text": "three"},
+    ]
+    path = clips / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    m = read_manifest(path)
+    assert [u.audio for u in m.utterances] == [
+        "https://example.com/talks/one.mp3?x=1",
+        "HTTP://example.com/two.wav",
+    ]
+    # Not http(s): a path relative to the manifest, which does not exist.
+    assert reasons(m) == {3: f"audio file not found: {clips / 'ftp:/example.com/three.wav'}"}
+
+
 def test_jsonl_bad_rows_are_skipped_with_line_numbers_and_the_rest_is_read(clips):
     lines = [
         json.dumps({"audio": "wavs/a.wav", "text": "good"}).encode(),  # 1

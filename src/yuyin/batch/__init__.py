@@ -13,7 +13,7 @@ A journal in the output folder makes a re-run skip finished work and retry failu
 `yuyin-manifest.jsonl` there lists every output for `yuyin eval --hyp`.
 """
 
-from yuyin.batch.inputs import BatchInputs, BatchItem, expand_inputs
+from yuyin.batch.inputs import BatchInputs, BatchItem, UnlistedInput, expand_inputs
 from yuyin.batch.journal import JOURNAL_NAME, ItemState, Journal, read_records, replay
 from yuyin.batch.local import LocalExecutor
 from yuyin.batch.plan import output_stems
@@ -42,6 +42,7 @@ __all__ = [
     "LocalExecutor",
     "Outcome",
     "Task",
+    "UnlistedInput",
     "WorkerConfig",
     "expand_inputs",
     "output_stems",

@@ -12,6 +12,8 @@ import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from yuyin.media import is_youtube_url
+
 __all__ = ["output_stems"]
 
 _HASH_CHARS = 8
@@ -19,7 +21,10 @@ _HASH_CHARS = 8
 
 def _readable_stem(key: str) -> str:
     if "://" in key:
-        tail = PurePosixPath(urllib.parse.urlsplit(key).path.rstrip("/")).stem
+        parts = urllib.parse.urlsplit(key)
+        # Every YouTube video is `.../watch?v=ID` (see canonical_url): the ID names it.
+        video = urllib.parse.parse_qs(parts.query).get("v") if is_youtube_url(key) else None
+        tail = video[0] if video else PurePosixPath(parts.path.rstrip("/")).stem
     else:
         tail = Path(key).stem
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in tail).strip(".")

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 from yuyin.batch.inputs import BatchInputs, BatchItem, expand_inputs
 from yuyin.batch.journal import JOURNAL_NAME, Journal
 from yuyin.batch.plan import output_stems
-from yuyin.batch.worker import Failure, Outcome, Task, WorkerConfig
+from yuyin.batch.worker import Failure, Outcome, Task, WorkerConfig, failure_from
 from yuyin.errors import ConfigurationError, YuyinError
 from yuyin.fileio import atomic_write_text
 from yuyin.formats import FORMATS
+from yuyin.media import validate_media_options
 from yuyin.options import OutputOptions
 from yuyin.transcribe import validate_options, write_outputs
 
@@ -71,7 +72,8 @@ class ItemFailure:
         input: the path or URL (or `manifest:line` for an unusable manifest row).
         id: the item's id.
         error: the last error it hit.
-        attempts: failed attempts over all runs (0 for an unusable manifest row).
+        attempts: failed attempts over all runs (0 for an unusable manifest row or a
+            playlist that could not be listed).
     """
 
     input: str
@@ -153,6 +155,7 @@ class BatchSummary:
 
 def _check(executor: Executor, output: OutputOptions, retries: int) -> None:
     validate_options(executor.config.options)
+    validate_media_options(executor.config.media)
     bad = [f for f in output.output_format if f not in FORMATS]
     if bad or not output.output_format:
         raise ConfigurationError(
@@ -202,7 +205,9 @@ def run_batch(
     lost worker, an output error) is queued again at once, bad input is not.
 
     Args:
-        inputs: paths, folders, globs, manifests and list files, or already expanded inputs.
+        inputs: paths, folders, globs, manifests and list files, or already expanded inputs
+            (raw inputs are expanded with the executor's `config.media`, so its `playlist`
+            turns each playlist URL into one item per entry).
         output_dir: folder for outputs, the journal and the combined manifest.
         executor: where tasks run (not started yet; the caller closes it).
         output: formats and subtitle layout (`output_dir` there is ignored).
@@ -217,7 +222,12 @@ def run_batch(
     """
     out_opts = output or OutputOptions()
     _check(executor, out_opts, retries)
-    expanded = inputs if isinstance(inputs, BatchInputs) else expand_inputs(inputs)
+    config = executor.config
+    expanded = (
+        inputs
+        if isinstance(inputs, BatchInputs)
+        else expand_inputs(inputs, media=config.media, cache_dir=config.cache_dir)
+    )
     out = Path(output_dir).expanduser().resolve()  # manifest paths must not depend on cwd
     stems = output_stems([i.key for i in expanded.items], out)
     budget = 1 + retries
@@ -229,7 +239,7 @@ def run_batch(
             0,
         )
         for s in expanded.skipped
-    ]
+    ] + [ItemFailure(u.source, u.id, failure_from(u.error), 0) for u in expanded.unlisted]
     succeeded, skipped, audio_seconds = 0, 0, 0.0
     with Journal(out, run_id or uuid.uuid4().hex[:12]) as journal:
         todo: list[BatchItem] = []

@@ -7,12 +7,13 @@ records rather than exception objects (YuyinError subclasses do not all round-tr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from yuyin import errors
 from yuyin.engines import Engine, load_engine
 from yuyin.errors import InputError, YuyinError
+from yuyin.media import MediaOptions
 from yuyin.options import ModelOptions, TranscribeOptions
 from yuyin.transcribe import transcribe
 from yuyin.types import Transcript
@@ -38,12 +39,17 @@ class WorkerConfig:
     Attributes:
         options: decoding options, the same for every item.
         model_options: which model each worker loads, and with how many CPU threads.
-        cache_dir: model cache folder (None: the default).
+        cache_dir: model cache folder (None: the default); URLs are downloaded into its
+            `downloads` unless `media.download_dir` says otherwise.
+        media: per-item media handling: `cookies` and `download_dir` for URLs, and
+            `separate_vocals` (`separator`, `demucs_model`); `playlist` is used when the
+            inputs are expanded (`expand_inputs`), the output-side fields are not used.
     """
 
     options: TranscribeOptions
     model_options: ModelOptions
     cache_dir: Path | None = None
+    media: MediaOptions = field(default_factory=MediaOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +139,13 @@ def load_worker_engine(config: WorkerConfig) -> Engine:
 def transcribe_task(engine: Engine, task: Task, config: WorkerConfig) -> Outcome:
     """Transcribe one task with a loaded engine; never raises (errors become a `Failure`)."""
     try:
-        transcript = transcribe(task.source, options=config.options, engine=engine)
+        transcript = transcribe(
+            task.source,
+            options=config.options,
+            engine=engine,
+            cache_dir=config.cache_dir,
+            media=config.media,
+        )
     except YuyinError as exc:
         log.debug("%s failed", task.source, exc_info=True)
         return Outcome(task.key, failure=failure_from(exc))

@@ -22,21 +22,33 @@ from yuyin.batch import (
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json
 from yuyin.cli._options import option_names, pop_options
 from yuyin.cli.transcribe import transcribe_command
+from yuyin.media import MediaOptions, validate_media_options
 
-__all__ = ["CLI_ONLY_PARAMS", "batch_command"]
+__all__ = ["BATCH_MEDIA_PARAMS", "CLI_ONLY_PARAMS", "batch_command"]
 
-#: Parameters of `yuyin batch` that do not map to an option field.
-CLI_ONLY_PARAMS = frozenset(
-    {
-        "inputs",
-        "executor",
-        "workers",
-        "ray_address",
-        "gpus_per_worker",
-        "retries",
-        "json_output",
-        "quiet",
-    }
+#: `yuyin transcribe`'s media flags that work per item in a batch (MediaOptions fields).
+#: The output-side ones (--quality, --embed-subtitles and its --subtitle-*/--video-container,
+#: --burn-in, --stems, --stems-format) are `yuyin transcribe` only.
+BATCH_MEDIA_PARAMS = frozenset(
+    {"playlist", "cookies", "download_dir", "separate_vocals", "separator", "demucs_model"}
+)
+
+#: Parameters of `yuyin batch` that do not map to a Transcribe/Model/Output option field
+#: (the media flags map to MediaOptions instead).
+CLI_ONLY_PARAMS = (
+    frozenset(
+        {
+            "inputs",
+            "executor",
+            "workers",
+            "ray_address",
+            "gpus_per_worker",
+            "retries",
+            "json_output",
+            "quiet",
+        }
+    )
+    | BATCH_MEDIA_PARAMS
 )
 
 _OPTION_NAMES = option_names()
@@ -44,7 +56,8 @@ _OPTION_NAMES = option_names()
 
 def _shared_params() -> list[click.Parameter]:
     """`yuyin transcribe`'s option flags, so the two commands never drift apart."""
-    params = [copy.copy(p) for p in transcribe_command.params if p.name in _OPTION_NAMES]
+    shared = _OPTION_NAMES | BATCH_MEDIA_PARAMS
+    params = [copy.copy(p) for p in transcribe_command.params if p.name in shared]
     for p in params:
         if p.name == "output_dir" and isinstance(p, click.Option):
             p.required = True
@@ -183,21 +196,29 @@ def batch_command(
 ) -> None:
     """Transcribe INPUTS into --output-dir, resuming whatever an earlier run left undone.
 
-    INPUTS are files, folders, globs, manifests (the `yuyin eval` formats: .jsonl, .csv,
-    .tsv, Kaldi, audiofolder) or .txt/.lst files listing one path or URL per line.
+    INPUTS are files, folders, globs, URLs, manifests (the `yuyin eval` formats: .jsonl,
+    .csv, .tsv, Kaldi, audiofolder) or .txt/.lst files listing one path or URL per line.
     A journal in the output folder records every item: re-running the same command skips
     finished files and retries failed ones. yuyin-manifest.jsonl there lists each input
     with its text and output files (`yuyin eval --hyp OUT/yuyin-manifest.jsonl --ref ...`).
 
+    URLs are downloaded once into the download cache. With --playlist each playlist URL,
+    wherever it is named, becomes one item per entry (id `URL [N]`), so a re-run skips the
+    finished entries. --cookies, --download-dir and --separate-vocals work as in
+    `yuyin transcribe`; --quality, --embed-subtitles and --stems are `yuyin transcribe` only.
+
     \b
     Examples:
       yuyin batch archive/ -o out/ -m base -l zh-TW --workers 2
+      yuyin batch urls.txt -o out/ --playlist                      # videos and playlists
       yuyin batch files.txt -o out/ --executor ray                 # local Ray runtime
       yuyin batch /mnt/shared/calls/ -o out/ --executor ray --ray-address ray://head:10001
     """
+    media = MediaOptions(**{name: params.pop(name) for name in BATCH_MEDIA_PARAMS})
     topts, mopts, oopts = pop_options(params)
-    config = WorkerConfig(topts, mopts)
-    expanded = expand_inputs(inputs)
+    validate_media_options(media)
+    config = WorkerConfig(topts, mopts, media=media)
+    expanded = expand_inputs(inputs, media=media, cache_dir=config.cache_dir)
     progress = _Progress(enabled=not quiet and not json_output)
     started = time.monotonic()
     pool = _make_executor(executor, config, workers, ray_address, gpus_per_worker)
@@ -221,7 +242,11 @@ def batch_command(
         echo_json(data)
     elif not quiet:
         for f in summary.failed:
-            click.echo(f"failed: {_described(f.input, f.error.message)}", err=True)
+            # A playlist entry's (or manifest row's) id says where the input came from.
+            named = f"{f.id}: " if f.id and f.id != f.input and f.id not in f.error.message else ""
+            click.echo(f"failed: {named}{_described(f.input, f.error.message)}", err=True)
+        for hint in dict.fromkeys(f.error.hint for f in summary.failed if f.error.hint):
+            click.echo(f"hint: {hint}", err=True)  # each once, however many items it concerns
         click.echo(
             f"{summary.succeeded} succeeded, {summary.skipped} skipped (done before), "
             f"{len(summary.failed)} failed; {summary.audio_seconds / 3600:.3f} audio hours "

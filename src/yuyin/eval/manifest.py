@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from yuyin.errors import ConfigurationError, InputError
+from yuyin.media import is_url
 
 __all__ = [
     "Manifest",
@@ -52,7 +53,8 @@ class Utterance:
     Attributes:
         id: the row's id (given, else the audio path as written, else the line number).
         text: the reference text (the hypothesis when the manifest holds hypotheses).
-        audio: the absolute audio path, or None when the manifest has no audio.
+        audio: the absolute audio path, an http(s) URL as written, or None when the
+            manifest has no audio.
         language: the row's language code, if the manifest gives one.
         source: the file the row came from.
         line: its 1-based line number there.
@@ -186,21 +188,23 @@ class _Builder:
             Utterance(
                 uid,
                 (text or "").strip(),
-                str(resolved) if resolved else None,
+                resolved,
                 str(language) if language is not None else None,
                 str(src or self.path),
                 line,
             )
         )
 
-    def _resolve(self, audio: Any) -> Path | None:
+    def _resolve(self, audio: Any) -> str | None:
         if not isinstance(audio, str):
             return None
+        if is_url(audio):
+            return audio  # a link is read as given (yuyin.audio and batch download it)
         full = Path(audio).expanduser()
-        return full if full.is_absolute() else self.base / full
+        return str(full if full.is_absolute() else self.base / full)
 
     def _problem(
-        self, row: dict[str, Any], text: Any, audio: Any, resolved: Path | None, uid: str
+        self, row: dict[str, Any], text: Any, audio: Any, resolved: str | None, uid: str
     ) -> str | None:
         """Why a row cannot be used, or None."""
         if not isinstance(text, str | None):
@@ -213,7 +217,7 @@ class _Builder:
             return f"audio is not a path: {audio!r}"
         if self.need_audio and resolved is None:
             return "no audio path (an audio or file_name field)"
-        if self.need_audio and resolved is not None and not resolved.is_file():
+        if self.need_audio and resolved and not is_url(resolved) and not Path(resolved).is_file():
             return f"audio file not found: {resolved}"
         if uid in self._seen:
             return f"duplicate id {uid!r} (first on line {self._seen[uid]})"
