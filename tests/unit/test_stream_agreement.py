@@ -109,6 +109,26 @@ def test_word_starting_early_after_re_read_committed_words_is_not_lost():
     assert text(buffer.pending) == "wood cutters"
 
 
+def test_one_re_read_word_at_the_buffer_start_anchors_the_next_word():
+    buffer = HypothesisBuffer()
+    step(buffer, words("the block"))
+    assert step(buffer, words("the block books")) == "the block"  # committed to 1.0 s
+    # The buffer now starts at "block" (0.5 s); this decode times "books" from 0.8 s,
+    # before the committed point less the tolerance, yet it is the next word.
+    reread = [Word(0.5, 0.8, " block"), Word(0.8, 1.3, " books"), Word(1.3, 1.6, " which")]
+    assert step(buffer, reread) == "books"  # agreed with the pending "books" before
+    assert step(buffer, reread) == "which"
+
+
+def test_a_matching_first_word_elsewhere_in_time_is_no_anchor():
+    buffer = HypothesisBuffer()
+    step(buffer, words("a b"))
+    assert step(buffer, words("a b")) == "a b"  # "b" is 0.5-1.0 s
+    later = [Word(2.0, 2.5, " b"), Word(2.5, 3.0, " c")]  # a new "b", after the pause
+    step(buffer, later)
+    assert step(buffer, later) == "b c"
+
+
 def test_re_read_words_timed_into_the_pause_are_not_committed_twice():
     buffer = HypothesisBuffer()
     step(buffer, words("in the exhibition."))
@@ -154,6 +174,37 @@ def test_ngrams_longer_than_five_words_are_not_removed():
     buffer.insert(words(spec + " g", start=3.0, step=0.1))
     buffer.flush()
     assert text(buffer.pending) == "a b c d e f g"
+
+
+def doubted(spec: str, low: set[str], start: float = 0.0) -> list[Word]:
+    """Like `words`, with the words in `low` at probability 0.01."""
+    return [
+        Word(w.start, w.end, w.word, 0.01 if w.word.strip() in low else 1.0)
+        for w in words(spec, start)
+    ]
+
+
+def test_a_doubted_word_needs_a_third_agreeing_hypothesis():
+    buffer = HypothesisBuffer(min_probability=0.05)
+    assert step(buffer, doubted("thank you for", {"thank"})) == ""
+    assert step(buffer, doubted("thank you for watching", {"thank"})) == ""  # two agree
+    assert text(buffer.pending) == "thank you for watching"
+    # The third hypothesis hears the real words: the invented opening was never committed.
+    assert step(buffer, doubted("printing in the", set())) == ""
+    assert step(buffer, doubted("printing in the only", set())) == "printing in the"
+
+
+def test_a_doubted_word_three_hypotheses_agree_on_is_committed():
+    buffer = HypothesisBuffer(min_probability=0.05)
+    step(buffer, doubted("a rare name", {"rare"}))
+    assert step(buffer, doubted("a rare name is", {"rare"})) == "a"  # stops before "rare"
+    assert step(buffer, doubted("rare name is here", {"rare"}, 0.5)) == "rare name is"
+
+
+def test_without_min_probability_two_hypotheses_are_enough():
+    buffer = HypothesisBuffer()
+    step(buffer, doubted("thank you", {"thank"}))
+    assert step(buffer, doubted("thank you for", {"thank"})) == "thank you"
 
 
 def test_complete_flushes_everything_pending():

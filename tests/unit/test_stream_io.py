@@ -32,7 +32,7 @@ from yuyin.stream import (
 )
 from yuyin.stream.buffer import SampleBuffer
 from yuyin.stream.utterances import TABLE_NAME
-from yuyin.types import Word
+from yuyin.types import Segment, Word
 
 SR = 16000
 
@@ -395,3 +395,40 @@ def test_stream_steps_decode_greedily_once_and_english_only_models_need_no_detec
     assert not used.condition_on_previous_text
     assert used.initial_prompt == "hello"
     assert asr.detect_language(np.zeros(SR, np.float32)) == ("en", 1.0)
+
+
+def test_a_step_ends_before_the_first_segment_that_fails_whispers_checks():
+    from yuyin.engines.base import EngineRun
+    from yuyin.options import DEFAULT_TEMPERATURES
+    from yuyin.stream import EngineASR
+
+    def seg(start: float, text: str, **quality: float) -> Segment:
+        word = Word(start, start + 0.5, f" {text}", 0.9)
+        return Segment(start, start + 0.5, text, (word,), **quality)  # type: ignore[arg-type]
+
+    good, late = seg(0.0, "hello"), seg(2.0, "later")
+    looping = seg(1.0, "thank you thank you", compression_ratio=29.0)
+    guessed = seg(1.0, "and then", avg_logprob=-1.6)
+
+    class Engine:
+        name = "fake"
+        model_name = "fake.en"
+        multilingual = False
+        segments: tuple[Segment, ...] = ()
+
+        def run(self, audio, *, language, options, vad_filter):
+            return EngineRun(iter(self.segments), "en", 1.0, audio.size / SR)
+
+    engine = Engine()
+    asr = EngineASR(engine, StreamOptions(language="en"))
+    for bad in (looping, guessed):
+        engine.segments = (good, bad, late)
+        assert asr.transcribe(np.zeros(SR, np.float32), prompt="", language="en") == [good]
+    engine.segments = (good, late)
+    assert asr.transcribe(np.zeros(SR, np.float32), prompt="", language="en") == [good, late]
+    # With Whisper's fallback (a second pass), what comes back is already its best attempt.
+    final = EngineASR(engine, StreamOptions(language="en"), temperature=DEFAULT_TEMPERATURES)
+    engine.segments = (good, guessed, late)
+    assert final.transcribe(np.zeros(SR, np.float32), prompt="", language="en") == [
+        good, guessed, late
+    ]  # fmt: skip

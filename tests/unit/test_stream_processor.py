@@ -202,15 +202,24 @@ def test_segment_trimming_cuts_after_the_last_committed_complete_segment():
     assert proc.buffer_duration == pytest.approx(6.0)
 
 
-def test_segment_trimming_falls_back_to_the_last_committed_word():
+def test_segment_trimming_falls_back_to_the_start_of_the_last_committed_word():
     words = tuple(Word(t, t + 1.0, f" x{t}") for t in range(0, 16))
     single = [Segment(0, 16, "", (*words[:7], Word(7, 16, " long")))]
     other = [Segment(0, 16, "", (*words[:7], Word(7, 16, " longer")))]
-    proc = OnlineProcessor(ScriptedASR([single, other]), FIXED)
+    # After the cut the buffer starts at x6 (6 s): the decoder re-reads it, its timings
+    # shifted so that "next" starts before the committed point (7 s) - it is kept anyway.
+    reread = [Segment(0, 11, "", (Word(0, 0.7, " x6"), Word(0.7, 2.0, " next"), Word(2, 11, " z")))]
+    proc = OnlineProcessor(ScriptedASR([single, other, reread, reread]), FIXED)
     proc.insert_audio(np.zeros(16 * SR, np.float32))
     proc.process()
     proc.process()
-    assert proc.buffer_start == pytest.approx(7.0)
+    assert proc.committed_time == 7.0
+    assert proc.buffer_start == pytest.approx(6.0)  # not 7.0: the onset after x6 is kept
+    proc.insert_audio(np.zeros(SR, np.float32))
+    proc.process()
+    proc.insert_audio(np.zeros(SR, np.float32))
+    (event,) = proc.process()
+    assert event.text == "next z"
 
 
 def test_buffer_is_not_trimmed_below_the_limit():

@@ -43,6 +43,8 @@ class HypothesisBuffer:
             within this many seconds of `committed_time`.
         max_ngram: longest run of words (1-5) that may be repeated at the seam.
         key: maps a word's text to what is compared between hypotheses.
+        min_probability: a word the newer hypothesis gives a lower probability than this
+            needs a third agreeing hypothesis (0 turns the check off).
     """
 
     def __init__(
@@ -53,8 +55,10 @@ class HypothesisBuffer:
         seam_window: float = 1.0,
         max_ngram: int = 5,
         key: KeyFunction = word_key,
+        min_probability: float = 0.0,
     ) -> None:
         self.committed_time = committed_time
+        self.min_probability = min_probability
         self.seam_tolerance = seam_tolerance
         self.seam_window = seam_window
         self.max_ngram = max_ngram
@@ -63,6 +67,7 @@ class HypothesisBuffer:
         # them, so `max_ngram` of them are all that is ever kept.
         self._tail: deque[Word] = deque(maxlen=max_ngram)
         self._previous: list[Word] = []
+        self._older: list[Word] = []  # the hypothesis before `_previous`, aligned with it
         self._new: list[Word] = []
         self._inserted = False
 
@@ -85,6 +90,8 @@ class HypothesisBuffer:
         """
         hypothesis = list(words)
         anchored = self._after_anchor(hypothesis)
+        if anchored is None:
+            anchored = self._after_reread_first_word(hypothesis)
         if anchored is not None:
             self._new = anchored
             self._inserted = True
@@ -122,17 +129,42 @@ class HypothesisBuffer:
                     return near[i + n :]
         return None
 
+    def _after_reread_first_word(self, hypothesis: list[Word]) -> list[Word] | None:
+        """The words after the first, when the first re-reads the last committed word.
+
+        A buffer cut at the start of the last committed word (see the online processor)
+        begins by re-reading it; its copy overlaps the committed word in time. Anchoring
+        on it keeps the next word even when the timings of this hypothesis put that word's
+        start before the committed point, where the time rule would drop it.
+        """
+        if not hypothesis or not self._tail:
+            return None
+        first, last = hypothesis[0], self._tail[-1]
+        overlaps = first.start < last.end and first.end > last.start
+        if overlaps and self._key(first.word) == self._key(last.word):
+            return hypothesis[1:]
+        return None
+
     def flush(self) -> list[Word]:
         """Commit and return the longest common prefix of the last two hypotheses.
 
         The committed words are taken from the newer hypothesis (it heard more audio).
+        A word the decoder itself doubts (probability below `min_probability`) is committed
+        only when the hypothesis before those two agrees as well: on a second of audio
+        after a pause Whisper may invent the same opening twice ("Thank you for watching")
+        with probabilities near zero, then hear the real words once it has more audio.
         """
         agreed = 0
-        for old, new in zip(self._previous, self._new, strict=False):
+        for i, (old, new) in enumerate(zip(self._previous, self._new, strict=False)):
             if self._key(old.word) != self._key(new.word):
+                break
+            if new.probability < self.min_probability and not (
+                i < len(self._older) and self._key(self._older[i].word) == self._key(new.word)
+            ):
                 break
             agreed += 1
         committed = self._new[:agreed]
+        self._older = self._previous[agreed:]
         self._previous = self._new[agreed:]
         self._new = []
         self._inserted = False
@@ -145,7 +177,7 @@ class HypothesisBuffer:
         A hypothesis inserted but not yet flushed is flushed first, so its words win.
         """
         committed = self.flush() if self._inserted else []
-        rest, self._previous = self._previous, []
+        rest, self._previous, self._older = self._previous, [], []
         self._commit(rest)
         return committed + rest
 
@@ -162,6 +194,7 @@ class HypothesisBuffer:
         """
         self.committed_time = max(self.committed_time, time)
         self._previous = [w for w in self._previous if w.start >= time]
+        self._older = [w for w in self._older if w.start >= time]
         self._new = [w for w in self._new if w.start >= time]
 
     def _commit(self, words: list[Word]) -> None:

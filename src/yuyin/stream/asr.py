@@ -170,11 +170,29 @@ class EngineASR:
         """
         options = dataclasses.replace(self._options, initial_prompt=prompt.strip() or None)
         run = self._stepper.run(audio, language=language, options=options, vad_filter=self._vad)
-        return [
-            s
-            for s in run.segments
-            if s.words and not is_phantom(s.text, no_speech_prob=s.no_speech_prob)
-        ]
+        kept: list[Segment] = []
+        for s in run.segments:
+            if self._failed(s):
+                break
+            if s.words and not is_phantom(s.text, no_speech_prob=s.no_speech_prob):
+                kept.append(s)
+        return kept
+
+    def _failed(self, segment: Segment) -> bool:
+        """Whether a segment fails Whisper's own checks, with no fallback left to fix it.
+
+        Whisper re-decodes such a window at a higher temperature; a greedy-only step cannot,
+        and what it holds is a loop (`thank you thank you...`) or a guess (`And then, we're
+        going to do it.` after the speech ends, at mean log-probability -1.6). The
+        hypothesis ends before it: the next step, with more audio, decodes it again.
+        """
+        opts = self._options
+        if len(opts.temperature) > 1:
+            return False  # faster-whisper already retried it; this is its best attempt
+        ratio, logprob = opts.compression_ratio_threshold, opts.log_prob_threshold
+        return (ratio is not None and segment.compression_ratio > ratio) or (
+            logprob is not None and segment.avg_logprob < logprob
+        )
 
     def detect_language(self, audio: NDArray[np.float32]) -> tuple[str, float]:
         """Detect the spoken language once (full 30 s window); English-only models say `en`.

@@ -27,6 +27,8 @@ class StreamOptions:
         beam_size: beams per decoding step (1 = greedy, fastest).
         vad: let faster-whisper skip non-speech inside each decoding step (Silero).
         prompt_chars: characters of committed text before the buffer given as the prompt.
+        min_word_probability: a word decoded with a lower probability needs three agreeing
+            hypotheses instead of two (0 turns it off).
         partials: also emit the unconfirmed tail of each hypothesis as `partial` events.
         adaptive: step down (larger step, shorter buffer) when decoding falls behind real
             time and recover when it can; off for computation-unaware replay.
@@ -43,6 +45,9 @@ class StreamOptions:
     beam_size: int = 1
     vad: bool = False
     prompt_chars: int = 200
+    # After a pause tiny.en may open with an invented phrase at p < 0.05 in two steps
+    # running; a real word that low (a clipped onset, a name) just waits one more step.
+    min_word_probability: float = 0.05
     partials: bool = False
     adaptive: bool = True
 

@@ -92,6 +92,10 @@ def validate_stream_options(options: StreamOptions) -> None:
         )
     if options.beam_size < 1:
         raise ConfigurationError("--beam-size must be at least 1", hint="1 is greedy decoding")
+    if not 0.0 <= options.min_word_probability <= 1.0:
+        raise ConfigurationError(
+            "min_word_probability must be between 0 and 1", hint="the default is 0.05"
+        )
     if options.prompt_chars < 0:
         raise ConfigurationError("prompt_chars must be 0 or more", hint="the default is 200")
     resolve_language(options.language, options.zh_script)
@@ -148,7 +152,9 @@ class OnlineProcessor:
         self._audio = SampleBuffer(capacity)
         self._offset = offset
         self._pending = 0
-        self._hyp = HypothesisBuffer(committed_time=offset, key=self._word_key)
+        self._hyp = HypothesisBuffer(
+            committed_time=offset, key=self._word_key, min_probability=opts.min_word_probability
+        )
         self._committed: deque[Word] = deque()  # committed words still inside the buffer
         self._prompt: deque[str] = deque()  # committed text before the buffer, word by word
         self._prompt_len = 0
@@ -338,7 +344,7 @@ class OnlineProcessor:
         """
         committed = self._hyp.committed_time
         if self.monitor.active(UNCOMMITTED_ONLY) and committed > self._offset:
-            self._cut(committed)
+            self._cut(self._word_cut())
             return
         duration = self.buffer_duration
         limit = self.options.buffer_trimming_sec
@@ -350,7 +356,7 @@ class OnlineProcessor:
         if cut is None and (not sentence_mode or duration > hard):
             cut = self._segment_cut()
             if cut is None and committed > self._offset:
-                cut = committed
+                cut = self._word_cut()
         if cut is not None:
             self._cut(cut)
         elif duration > hard:
@@ -366,6 +372,19 @@ class OnlineProcessor:
         # committed is a clean place to cut.
         candidates = [e for e in ends[:-1] if e <= committed]
         return candidates[-1] if candidates else None
+
+    def _word_cut(self) -> float:
+        """Where to cut mid-speech: the start of the last committed word, not its end.
+
+        Word times are rough and a pause is often absorbed into a word, so a cut at the
+        committed time can clip the onset of the next word ("the | block" heard as "the
+        book"). Keeping the last committed word gives the decoder the word boundary; its
+        re-read copy starts before the committed time and is dropped as already covered.
+        """
+        last = self._committed[-1] if self._committed else None
+        if last is not None and last.start > self._offset:
+            return last.start
+        return self._hyp.committed_time
 
     def _sentence_cut(self) -> float | None:
         # Keep the last two committed sentences (the last may be unfinished) as context.
