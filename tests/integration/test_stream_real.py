@@ -79,6 +79,34 @@ def test_english_stream_matches_the_reference(tiny_asr, fast, data_dir, fixtures
     assert events[-1].end <= audio.size / 16000 + 0.1
 
 
+def test_one_pass_speech_decode_reads_the_buffer_with_one_encoder_pass(
+    tiny_asr, data_dir, fixtures, monkeypatch
+):
+    audio, _ = decode_audio(data_dir / "en.wav")
+    model = tiny_asr._single.model
+    encodes: list[int] = []
+    encode = model.encode
+
+    def counted(features):
+        encodes.append(features.shape[-1])
+        return encode(features)
+
+    monkeypatch.setattr(model, "encode", counted)
+    cut = audio[: int(3.2 * 16000)]  # ends mid-sentence, as every step's buffer does
+    (segment,) = tiny_asr.transcribe_speech(cut, prompt="", language="en")
+    assert len(encodes) == 1
+    assert segment.words[0].start < 0.5
+    assert segment.words[-1].end <= 3.2 + 0.05
+    assert "read a good book" in segment.text.lower()
+    encodes.clear()
+    timestamped = tiny_asr.transcribe(cut, prompt="", language="en")
+    assert encodes
+    assert join_segment_texts([s.text for s in timestamped])
+    whole = tiny_asr.transcribe_speech(audio, prompt="", language="en")
+    rates = error_rates(whole[0].text, fixtures["en.wav"]["text"])
+    assert rates.wer <= EN_MAX_WER, whole[0].text
+
+
 def test_chinese_stream_in_traditional_script(data_dir, fixtures):
     options = StreamOptions(language="zh-TW", beam_size=1, min_chunk_size=1.0, adaptive=False)
     asr = EngineASR(load_engine(ModelOptions(model="base")), options)

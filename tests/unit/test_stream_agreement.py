@@ -201,6 +201,18 @@ def test_a_doubted_word_three_hypotheses_agree_on_is_committed():
     assert step(buffer, doubted("rare name is here", {"rare"}, 0.5)) == "rare name is"
 
 
+def test_the_probability_check_holds_back_only_so_many_flushes():
+    buffer = HypothesisBuffer(min_probability=0.05, max_held=2)
+    flip = [doubted("in the only", {"in"}), doubted("starting the only", {"starting"})]
+    # The doubted first word keeps changing, so no third hypothesis ever agrees with two.
+    assert step(buffer, flip[0]) == ""
+    assert step(buffer, flip[0]) == ""  # held back once
+    assert step(buffer, flip[1]) == ""
+    assert step(buffer, flip[1]) == ""  # held back twice
+    assert step(buffer, flip[0]) == ""
+    assert step(buffer, flip[0]) == "in the only"  # two agreeing hypotheses are enough now
+
+
 def test_without_min_probability_two_hypotheses_are_enough():
     buffer = HypothesisBuffer()
     step(buffer, doubted("thank you", {"thank"}))

@@ -222,6 +222,40 @@ def test_segment_trimming_falls_back_to_the_start_of_the_last_committed_word():
     assert event.text == "next z"
 
 
+class SpeechASR(ScriptedASR):
+    """Also offers the one-pass decode for continuous speech; records which one ran."""
+
+    def __init__(self, script):
+        super().__init__(script)
+        self.kinds: list[str] = []
+
+    def transcribe(self, audio, *, prompt, language):
+        self.kinds.append("timestamps")
+        return super().transcribe(audio, prompt=prompt, language=language)
+
+    def transcribe_speech(self, audio, *, prompt, language):
+        self.kinds.append("speech")
+        return super().transcribe(audio, prompt=prompt, language=language)
+
+
+@pytest.mark.parametrize("trimming", ["segment", "sentence"])
+def test_speech_only_buffers_use_the_one_pass_decode_until_segments_are_needed(trimming):
+    opts = StreamOptions(language="en", adaptive=False, buffer_trimming=trimming)
+    plain = SpeechASR([])
+    proc = OnlineProcessor(plain, opts)
+    proc.feed(np.zeros(SR, np.float32))
+    assert plain.kinds == ["timestamps"]  # the buffer may span pauses
+    asr = SpeechASR([])
+    proc = OnlineProcessor(asr, opts)
+    proc.speech_only = True
+    for seconds in (1, 14, 1, 15):  # 1, 15, 16, 31 s in the buffer (nothing committed)
+        proc.feed(np.zeros(seconds * SR, np.float32))
+    # Past --buffer-trimming-sec the segment rule may cut (sentence mode: past 30 s).
+    expected = {"segment": ["speech", "speech", "timestamps", "timestamps"],
+                "sentence": ["speech", "speech", "speech", "timestamps"]}  # fmt: skip
+    assert asr.kinds == expected[trimming]
+
+
 def test_buffer_is_not_trimmed_below_the_limit():
     words = tuple(Word(t, t + 1.0, f" x{t}.") for t in range(0, 10))
     segments = [Segment(t, t + 1.0, "", (w,)) for t, w in enumerate(words)]

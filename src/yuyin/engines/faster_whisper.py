@@ -38,6 +38,9 @@ class FasterWhisperEngine:
         self.model_name = resolved.name
         self.multilingual = bool(model.model.is_multilingual)
         self.path = resolved.path
+        #: Extra `WhisperModel.transcribe` arguments, applied last (a streaming copy of the
+        #: engine sets `without_timestamps`); empty for ordinary use.
+        self.overrides: dict[str, Any] = {}
         self._batched: faster_whisper.BatchedInferencePipeline | None = None
 
     def check(self, language: str | None, options: TranscribeOptions) -> None:
@@ -72,6 +75,7 @@ class FasterWhisperEngine:
             "word_timestamps": options.word_timestamps,
             "vad_filter": vad_filter,
             "hallucination_silence_threshold": options.hallucination_silence_threshold,
+            **self.overrides,
         }
         if options.batch_size > 0:
             if self._batched is None:

@@ -44,7 +44,10 @@ class HypothesisBuffer:
         max_ngram: longest run of words (1-5) that may be repeated at the seam.
         key: maps a word's text to what is compared between hypotheses.
         min_probability: a word the newer hypothesis gives a lower probability than this
-            needs a third agreeing hypothesis (0 turns the check off).
+            needs a third agreeing hypothesis (0 turns the check off), for at most
+            `max_held` flushes in a row.
+        max_held: flushes the check may hold back the commit before plain agreement of two
+            hypotheses is enough again.
     """
 
     def __init__(
@@ -56,9 +59,12 @@ class HypothesisBuffer:
         max_ngram: int = 5,
         key: KeyFunction = word_key,
         min_probability: float = 0.0,
+        max_held: int = 2,
     ) -> None:
         self.committed_time = committed_time
         self.min_probability = min_probability
+        self.max_held = max_held
+        self._held = 0  # flushes the probability check held back since the last commit
         self.seam_tolerance = seam_tolerance
         self.seam_window = seam_window
         self.max_ngram = max_ngram
@@ -153,16 +159,26 @@ class HypothesisBuffer:
         only when the hypothesis before those two agrees as well: on a second of audio
         after a pause Whisper may invent the same opening twice ("Thank you for watching")
         with probabilities near zero, then hear the real words once it has more audio.
+        The check holds back at most `max_held` flushes in a row: a doubted first word that
+        keeps changing must not hold back everything after it until the utterance ends.
         """
         agreed = 0
+        check = self._held < self.max_held
         for i, (old, new) in enumerate(zip(self._previous, self._new, strict=False)):
             if self._key(old.word) != self._key(new.word):
                 break
-            if new.probability < self.min_probability and not (
-                i < len(self._older) and self._key(self._older[i].word) == self._key(new.word)
+            if (
+                check
+                and new.probability < self.min_probability
+                and not (
+                    i < len(self._older) and self._key(self._older[i].word) == self._key(new.word)
+                )
             ):
+                self._held += 1
                 break
             agreed += 1
+        if agreed:
+            self._held = 0
         committed = self._new[:agreed]
         self._older = self._previous[agreed:]
         self._previous = self._new[agreed:]

@@ -19,6 +19,16 @@ bench/stream.py in the README):
   padding Whisper was trained with; with 0-2 s, tiny.en repeated phrases at the end of the
   buffer more often.
 
+* Under the voice-activity controller the buffer holds continuous speech, and
+  `transcribe_speech` decodes it once, without timestamp tokens. In timestamp mode a buffer
+  that ends mid-sentence (every step's does) ends in an unfinished segment, which
+  faster-whisper decodes again in a second window, with a second encoder pass; that short
+  window is also where tiny.en invents words after the speech ("Yeah.").
+  Without timestamp tokens one decode covers the buffer, and words are still timed from
+  the cross-attention. Not across pauses: there a decode without timestamps often stops
+  at the first pause (measured: whole sentences lost), so the plain stream keeps
+  timestamp mode.
+
 A second pass (two-pass finals) is decoded once per utterance: there the full window and
 Whisper's temperature fallback are worth their cost (`encoder_margin_sec=None`).
 """
@@ -50,6 +60,8 @@ log = logging.getLogger(__name__)
 
 #: Whisper's mel frames per second (10 ms hop).
 _FRAMES_PER_SEC = 100
+#: Whisper's window, seconds: a longer buffer needs several windows.
+_WINDOW_SEC = 30.0
 #: The shortest window encoded: with 10 s or less, tiny.en and base invented words after a
 #: short utterance ("today. day.", ". . .") that a 30 s window did not.
 MIN_ENCODED_SEC = 15.0
@@ -139,6 +151,7 @@ class EngineASR:
         if check is not None:
             check(resolve_language(opts.language, opts.zh_script).code, self._options)
         self._stepper: Engine = engine
+        self._single: FasterWhisperEngine | None = None
         if encoder_margin_sec is not None and isinstance(engine, FasterWhisperEngine):
             # A shallow copy shares the loaded CTranslate2 model, tokenizer and feature
             # extractor; only this copy's `encode` is replaced, so offline callers of the
@@ -151,7 +164,11 @@ class EngineASR:
             )
             stepper = copy.copy(engine)
             stepper.model = model
+            stepper.overrides = dict(engine.overrides)
             self._stepper = stepper
+            single = copy.copy(stepper)
+            single.overrides = {**stepper.overrides, "without_timestamps": True}
+            self._single = single
 
     @property
     def model_name(self) -> str:
@@ -177,6 +194,41 @@ class EngineASR:
             if s.words and not is_phantom(s.text, no_speech_prob=s.no_speech_prob):
                 kept.append(s)
         return kept
+
+    def transcribe_speech(
+        self, audio: NDArray[np.float32], *, prompt: str, language: str | None
+    ) -> list[Segment]:
+        """Decode a buffer of continuous speech in one pass (one segment, words timed).
+
+        Falls back to `transcribe` for buffers over one window, for engines other than
+        faster-whisper, and when the one segment fails Whisper's checks (a loop: timestamp
+        mode then keeps what comes before it).
+
+        Args:
+            audio: 16 kHz mono float32 samples of one utterance (no long pauses).
+            prompt: committed text before the buffer ("" for none).
+            language: a Whisper language code, or None to detect.
+        """
+        if self._single is None or audio.size > _WINDOW_SEC * 16000:
+            return self.transcribe(audio, prompt=prompt, language=language)
+        options = dataclasses.replace(self._options, initial_prompt=prompt.strip() or None)
+        run = self._single.run(audio, language=language, options=options, vad_filter=self._vad)
+        segments = iter(run.segments)
+        # One window yields one segment; what would follow is faster-whisper re-decoding
+        # the audio after the last word in a second window: not wanted, never computed.
+        first = next(segments, None)
+        close = getattr(segments, "close", None)
+        if close is not None:
+            close()
+        if first is not None and self._failed(first):
+            return self.transcribe(audio, prompt=prompt, language=language)
+        if (
+            first is None
+            or not first.words
+            or is_phantom(first.text, no_speech_prob=first.no_speech_prob)
+        ):
+            return []
+        return [first]
 
     def _failed(self, segment: Segment) -> bool:
         """Whether a segment fails Whisper's own checks, with no fallback left to fix it.

@@ -143,6 +143,9 @@ class OnlineProcessor:
         self.utterance = -1
         #: Decoding steps run so far.
         self.steps = 0
+        #: The buffer holds one utterance of continuous speech (set by the voice-activity
+        #: controller): steps use the recogniser's `transcribe_speech` when it has one.
+        self.speech_only = False
         #: Seconds spent decoding so far.
         self.compute_sec = 0.0
         self._asr = asr
@@ -275,7 +278,10 @@ class OnlineProcessor:
             return []
         offset = self._offset
         started = self._timer()
-        segments: Sequence[Segment] = self._asr.transcribe(
+        decode = self._asr.transcribe
+        if self.speech_only and not self._may_cut_at_segments():
+            decode = getattr(self._asr, "transcribe_speech", decode)
+        segments: Sequence[Segment] = decode(
             self._audio.view(), prompt=self.prompt(), language=self.language
         )
         if self.language is None and self.buffer_duration >= DETECT_LANGUAGE_SEC:
@@ -364,6 +370,13 @@ class OnlineProcessor:
             log.info("nothing agreed in %.1f s of audio; dropping it up to %.2f s", duration, half)
             self._hyp.skip_to(half)
             self._cut(half)
+
+    def _may_cut_at_segments(self) -> bool:
+        """Whether the trim after this step may look for Whisper segment ends."""
+        limit = self.options.buffer_trimming_sec
+        if self.options.buffer_trimming == "sentence":
+            limit = max(limit, _WHISPER_WINDOW_SEC)
+        return self.buffer_duration > limit
 
     def _segment_cut(self) -> float | None:
         ends = [e for e in self._segment_ends if e > self._offset]

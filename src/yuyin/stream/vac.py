@@ -176,6 +176,7 @@ class VacProcessor:
         self.processor = OnlineProcessor(
             asr, options, offset=offset, clock=self.clock, timer=timer, monitor=monitor
         )
+        self.processor.speech_only = True  # only speech reaches it, one utterance at a time
         self.detector = detector or SpeechDetector(self.vac)
         preroll = self.vac.preroll_ms * SAMPLE_RATE // 1000
         self._store = SampleBuffer(preroll + 30 * SAMPLE_RATE)
