@@ -202,19 +202,23 @@ def test_segment_trimming_cuts_after_the_last_committed_complete_segment():
     assert proc.buffer_duration == pytest.approx(6.0)
 
 
-def test_segment_trimming_falls_back_to_the_start_of_the_last_committed_word():
+def test_segment_trimming_falls_back_to_the_start_of_the_last_two_committed_words():
     words = tuple(Word(t, t + 1.0, f" x{t}") for t in range(0, 16))
     single = [Segment(0, 16, "", (*words[:7], Word(7, 16, " long")))]
     other = [Segment(0, 16, "", (*words[:7], Word(7, 16, " longer")))]
-    # After the cut the buffer starts at x6 (6 s): the decoder re-reads it, its timings
+    # After the cut the buffer starts at x5 (5 s): the decoder re-reads x5 x6, its timings
     # shifted so that "next" starts before the committed point (7 s) - it is kept anyway.
-    reread = [Segment(0, 11, "", (Word(0, 0.7, " x6"), Word(0.7, 2.0, " next"), Word(2, 11, " z")))]
+    reread = [
+        Segment(0, 11, "", (Word(0, 1, " x5"), Word(1, 1.7, " x6"), Word(1.7, 3, " next"),
+                            Word(3, 11, " z")))
+    ]  # fmt: skip
     proc = OnlineProcessor(ScriptedASR([single, other, reread, reread]), FIXED)
     proc.insert_audio(np.zeros(16 * SR, np.float32))
     proc.process()
     proc.process()
     assert proc.committed_time == 7.0
-    assert proc.buffer_start == pytest.approx(6.0)  # not 7.0: the onset after x6 is kept
+    assert proc.buffer_start == pytest.approx(5.0)  # not 7.0: no onset after x6 is clipped
+    assert proc.prompt().endswith("x4")  # the kept words are audio, not prompt
     proc.insert_audio(np.zeros(SR, np.float32))
     proc.process()
     proc.insert_audio(np.zeros(SR, np.float32))
@@ -440,8 +444,9 @@ def test_uncommitted_only_keeps_the_buffer_to_what_is_not_agreed():
     proc = OnlineProcessor(asr, StreamOptions(language="en"), monitor=monitor)
     for k in range(1, 41, 4):
         proc.feed(coded([k, k + 1, k + 2, k + 3]))
-    # Two steps of 2 s: the unagreed tail, never the committed audio before it.
-    assert max(size for size, _ in asr.calls) <= 5 * SR
+    # The unagreed tail and the last two committed words (kept so their re-read anchors
+    # the seam), never the committed audio before them.
+    assert max(size for size, _ in asr.calls) <= 6 * SR
     assert proc.committed_time > 15
 
 

@@ -387,16 +387,18 @@ class OnlineProcessor:
         return candidates[-1] if candidates else None
 
     def _word_cut(self) -> float:
-        """Where to cut mid-speech: the start of the last committed word, not its end.
+        """Where to cut mid-speech: the start of the last two committed words, not their end.
 
         Word times are rough and a pause is often absorbed into a word, so a cut at the
-        committed time can clip the onset of the next word ("the | block" heard as "the
-        book"). Keeping the last committed word gives the decoder the word boundary; its
-        re-read copy starts before the committed time and is dropped as already covered.
+        committed time clips the onset of the next word ("the | block" heard as "the book"),
+        and a cut at the start of the last word can clip that word's own onset, which then
+        drags the next word with it. The decoder re-reads the two kept words; the seam
+        check recognises them and keeps what follows.
         """
-        last = self._committed[-1] if self._committed else None
-        if last is not None and last.start > self._offset:
-            return last.start
+        kept = list(self._committed)[-2:]
+        for word in kept:
+            if word.start > self._offset:
+                return word.start
         return self._hyp.committed_time
 
     def _sentence_cut(self) -> float | None:
