@@ -133,6 +133,67 @@ def media_server() -> Iterator[str]:
     server.server_close()
 
 
+class MediaSite:
+    """An HTTP server on loopback serving one folder, as media hosts do: it answers byte
+    ranges (so downloads can resume) and logs each request as (path, Range header)."""
+
+    def __init__(self, root: Path) -> None:
+        self.requests: list[tuple[str, str | None]] = []
+        log = self.requests
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def log_message(self, *args: Any) -> None:
+                pass  # keep test output clean
+
+            def send_head(self) -> Any:
+                log.append((self.path, self.headers.get("Range")))
+                spec = self.headers.get("Range")
+                path = Path(self.translate_path(self.path))
+                if not spec or not path.is_file():
+                    return super().send_head()
+                start = int(spec.removeprefix("bytes=").split("-")[0])
+                size = path.stat().st_size
+                handle = path.open("rb")
+                handle.seek(start)
+                self.send_response(206)
+                self.send_header("Content-Type", self.guess_type(str(path)))
+                self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
+                self.send_header("Content-Length", str(size - start))
+                self.send_header("Accept-Ranges", "bytes")
+                self.end_headers()
+                return handle
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths asked for, in order."""
+        return [path for path, _ in self.requests]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def serve_folder() -> Iterator[Callable[[Path], MediaSite]]:
+    """Start a `MediaSite` for a folder; every site started is closed after the module."""
+    sites: list[MediaSite] = []
+
+    def start(root: Path) -> MediaSite:
+        sites.append(MediaSite(root))
+        return sites[-1]
+
+    yield start
+    for site in sites:
+        site.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

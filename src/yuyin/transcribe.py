@@ -33,6 +33,8 @@ from yuyin.media import (
     MediaOptions,
     ProgressCallback,
     Stems,
+    burn_subtitles,
+    check_burnable,
     check_embeddable,
     embed_subtitles,
     fetch_media,
@@ -351,7 +353,8 @@ def transcribe_files(
 
     A bad input (or playlist entry) is reported in its `FileResult` and skipped; the others
     complete. `media` adds downloads, vocal separation (with `stems` written as
-    `<name>.vocals.wav`...) and a subtitled copy of each video (`outputs["video"]`).
+    `<name>.vocals.wav`...), a subtitled copy of each video (`outputs["video"]`) and one with
+    the subtitles burnt in (`outputs["burned"]`).
 
     Raises:
         YuyinError: only for problems that affect every input (bad options, no model,
@@ -444,6 +447,13 @@ def _one(
     samples, info = decode_audio(readable)
     if media.embed_subtitles and isinstance(readable, (str, os.PathLike)):
         check_embeddable(readable, media)  # before minutes of recognition, not after
+    if media.burn_in:
+        if not isinstance(readable, (str, os.PathLike)):
+            raise ConfigurationError(
+                "--burn-in needs a file or URL, not standard input",
+                hint="save the video to a file and pass its path",
+            )
+        check_burnable(readable, media, language=opts.language)
     name = label if isinstance(source, _Fetch) else info.path
     stems = _separate(samples, media) if media.separate_vocals else None
     transcript = _recognise(
@@ -463,4 +473,7 @@ def _one(
             readable, transcript, f"{target}.subtitled", options=media, layout=out
         )
         written["video"] = str(video)
+    if media.burn_in and isinstance(readable, (str, os.PathLike)):
+        burned = burn_subtitles(readable, transcript, f"{target}.burned", options=media, layout=out)
+        written["burned"] = str(burned)
     return transcript, written

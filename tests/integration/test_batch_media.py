@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,42 +26,13 @@ PLAYLIST_PAGE = (
 FAST = ["-m", "tiny.en", "-l", "en", "--beam-size", "1", "--best-of", "1", "-f", "txt"]
 
 
-class Site:
-    """A plain HTTP server on loopback that logs every path asked for."""
-
-    def __init__(self, root: Path) -> None:
-        self.requests: list[str] = []
-        log = self.requests
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(root), **kwargs)
-
-            def log_message(self, *args):
-                pass
-
-            def send_head(self):
-                log.append(self.path)
-                return super().send_head()
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
-def site(data_dir, tmp_path_factory) -> Iterator[Site]:
+def site(data_dir, tmp_path_factory, serve_folder):
     root = tmp_path_factory.mktemp("site")
     for name in ("en.mp3", "video.mp4"):
         shutil.copy(data_dir / name, root / name)
     (root / "list.html").write_text(PLAYLIST_PAGE)
-    server = Site(root)
-    yield server
-    server.close()
+    return serve_folder(root)
 
 
 def batch(*args: str) -> subprocess.CompletedProcess[str]:
@@ -108,7 +76,7 @@ def test_playlist_entries_are_items_resumed_one_by_one(site, tmp_path):
     assert again.returncode == 10, again.stderr  # the given-up entry still counts as failed
     summary = json.loads(again.stdout)
     assert (summary["succeeded"], summary["skipped"], summary["failed"]) == (0, 2, 1)
-    assert set(site.requests) == {"/list.html"}
+    assert set(site.paths) == {"/list.html"}
     assert "Traceback" not in first.stderr + again.stderr
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -29,56 +26,14 @@ PLAYLIST_PAGE = (
 )
 
 
-class Server:
-    def __init__(self, root: Path) -> None:
-        self.requests: list[tuple[str, str | None]] = []
-        log = self.requests
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(root), **kwargs)
-
-            def log_message(self, *args):
-                pass
-
-            def send_head(self):
-                # Byte ranges, as media servers answer them, so downloads can resume.
-                log.append((self.path, self.headers.get("Range")))
-                spec = self.headers.get("Range")
-                path = Path(self.translate_path(self.path))
-                if not spec or not path.is_file():
-                    return super().send_head()
-                start = int(spec.removeprefix("bytes=").split("-")[0])
-                size = path.stat().st_size
-                handle = path.open("rb")
-                handle.seek(start)
-                self.send_response(206)
-                self.send_header("Content-Type", self.guess_type(str(path)))
-                self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
-                self.send_header("Content-Length", str(size - start))
-                self.send_header("Accept-Ranges", "bytes")
-                self.end_headers()
-                return handle
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
-def site(data_dir, tmp_path_factory) -> Iterator[Server]:
+def site(data_dir, tmp_path_factory, serve_folder):
     root = tmp_path_factory.mktemp("site")
     for name in ("en.mp3", "en.wav", "video.mp4", "video_noaudio.mp4"):
         shutil.copy(data_dir / name, root / name)
     (root / "page.html").write_text("<html><body><p>No media here.</p></body></html>")
     (root / "list.html").write_text(PLAYLIST_PAGE)
-    server = Server(root)
-    yield server
-    server.close()
+    return serve_folder(root)
 
 
 def test_direct_url_downloads_once_then_comes_from_the_cache(site, tmp_path, data_dir):
@@ -215,7 +170,7 @@ def test_cli_youtube_without_network_fails_fast_and_clearly(tmp_path):
     [
         (["{data}/video_noaudio.mp4", "--embed-subtitles"], 3, "has no audio track"),
         (["{data}/en.wav", "--embed-subtitles"], 2, "cannot hold a subtitle track"),
-        (["{data}/en.wav", "--burn-in"], 2, "--burn-in is not available"),
+        (["{data}/en.wav", "--burn-in"], 3, "--burn-in needs a video"),
         (["{data}/en.wav", "--separate-vocals", "--separator", "demucs"], 5, "demucs"),
         (["{data}/en.wav", "--stems", "x"], 2, "--stems writes the stems"),
         (["{site}/page.html"], 3, "is not a media link"),

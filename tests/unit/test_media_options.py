@@ -43,7 +43,7 @@ def test_media_flags_map_one_to_one_to_media_options():
     ("options", "message"),
     [
         (MediaOptions(stems="out"), "--separate-vocals"),
-        (MediaOptions(burn_in=True), "libass"),
+        (MediaOptions(subtitle_font="x.ttf"), "--subtitle-font"),
         (MediaOptions(quality="8k"), "quality"),
         (MediaOptions(separator="spleeter"), "separator"),
         (MediaOptions(stems_format="ogg", separate_vocals=True), "stems_format"),

@@ -193,8 +193,11 @@ def _none_if_negative(
               help="Container of the subtitled copy: auto keeps MP4 as MP4 and writes the "
               "rest as MKV.")
 @click.option("--burn-in", is_flag=True, default=_MO.burn_in,
-              help="Draw subtitles into the picture: not available (PyAV's FFmpeg has no "
-              "libass); the error says how to do it with ffmpeg.")
+              help="Also write NAME.burned.mp4/.mkv: a copy of the video with the subtitles "
+              "drawn into the picture (video re-encoded with H.264, audio copied).")
+@click.option("--subtitle-font", type=click.Path(dir_okay=False), default=_MO.subtitle_font,
+              help="Font file for --burn-in (.ttf/.otf/.ttc). Default: the first installed "
+              "font with every character (DejaVu Sans, then Noto CJK / WenQuanYi for CJK).")
 @click.option("--separate-vocals", is_flag=True, default=_MO.separate_vocals,
               help="Separate the voice from music before recognition (for songs, videos "
               "with background music).")
@@ -228,6 +231,7 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
       cat a.wav | yuyin transcribe - -m tiny.en       # standard input
       yuyin transcribe https://youtu.be/ID -f srt     # a YouTube video (audio only)
       yuyin transcribe clip.mp4 --embed-subtitles     # + clip.subtitled.mp4
+      yuyin transcribe clip.mp4 --burn-in             # + clip.burned.mp4
       yuyin transcribe song.mp3 --separate-vocals --stems stems/
     """
     # Flags are named after option fields (VadOptions' with a `vad-` prefix); unit tests

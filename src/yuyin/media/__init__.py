@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from yuyin.media.burn import burn_subtitles, check_burnable
 from yuyin.media.download import (
     MediaEntry,
     ProgressCallback,
@@ -21,7 +22,9 @@ __all__ = [
     "MediaOptions",
     "ProgressCallback",
     "Stems",
+    "burn_subtitles",
     "canonical_url",
+    "check_burnable",
     "check_embeddable",
     "embed_subtitles",
     "fetch_media",

@@ -1,8 +1,9 @@
-"""What to do with media around recognition: download, separate vocals, embed subtitles."""
+"""What to do with media around recognition: download, separate vocals, subtitles into video."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from yuyin.errors import ConfigurationError
 
@@ -45,7 +46,10 @@ class MediaOptions:
         subtitle_codec: `auto`, `mov_text` (MP4), `srt` or `ass` (Matroska).
         subtitle_language: the track's language tag (ISO 639 code); None: the transcript's.
         video_container: `auto` (MP4 stays MP4, the rest becomes Matroska), `mp4` or `mkv`.
-        burn_in: draw the subtitles into the picture (not available: needs FFmpeg's libass).
+        burn_in: write a copy of each video with the subtitles drawn into the picture
+            (`<name>.burned.mp4` or `.mkv`; the video is re-encoded, audio copied).
+        subtitle_font: the font file `burn_in` draws with (.ttf, .otf, .ttc); None: the
+            first installed font that has every character (CJK fonts for Chinese).
         separate_vocals: run source separation first and recognise the vocal stem only.
         separator: `auto` (Demucs when installed with weights on disk, else light), `light`
             (HPSS + nearest-neighbour background model, no weights) or `demucs`.
@@ -64,6 +68,7 @@ class MediaOptions:
     subtitle_language: str | None = None
     video_container: str = "auto"
     burn_in: bool = False
+    subtitle_font: str | None = None
     separate_vocals: bool = False
     separator: str = "auto"
     demucs_model: str | None = None
@@ -72,7 +77,7 @@ class MediaOptions:
 
     @property
     def wants_video(self) -> bool:
-        """Whether downloads must include the picture (a quality was asked, or embedding)."""
+        """Whether downloads must include the picture (a quality, or subtitles into video)."""
         return self.quality is not None or self.embed_subtitles or self.burn_in
 
 
@@ -100,10 +105,13 @@ def validate_media_options(options: MediaOptions) -> None:
         raise ConfigurationError(
             "--stems writes the stems of --separate-vocals", hint="add --separate-vocals"
         )
-    if options.burn_in:
-        raise ConfigurationError(
-            "--burn-in is not available: drawing subtitles into the picture needs FFmpeg's "
-            "`subtitles` filter (libass), which PyAV's FFmpeg build does not include",
-            hint="use --embed-subtitles for a selectable subtitle track, or burn the .srt in "
-            "with `ffmpeg -i VIDEO -vf subtitles=FILE.srt OUT.mp4`",
-        )
+    if options.subtitle_font is not None:
+        if not options.burn_in:
+            raise ConfigurationError(
+                "--subtitle-font is the font of --burn-in", hint="add --burn-in"
+            )
+        if not Path(options.subtitle_font).expanduser().is_file():
+            raise ConfigurationError(
+                f"--subtitle-font: no such file: {options.subtitle_font}",
+                hint="pass a .ttf, .otf or .ttc font file",
+            )
