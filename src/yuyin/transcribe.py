@@ -36,6 +36,7 @@ from yuyin.media import (
     burn_subtitles,
     check_burnable,
     check_embeddable,
+    check_separator,
     embed_subtitles,
     fetch_media,
     is_url,
@@ -152,6 +153,8 @@ def transcribe(
     validate_options(opts)
     media_opts = media or MediaOptions()
     validate_media_options(media_opts)
+    if media_opts.separate_vocals:
+        check_separator(media_opts.separator, media_opts.demucs_model)
     resolve_language(opts.language, opts.zh_script)
     if isinstance(audio, np.ndarray):
         samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
@@ -365,6 +368,8 @@ def transcribe_files(
     media_opts = media or MediaOptions()
     validate_options(opts)
     validate_media_options(media_opts)
+    if media_opts.separate_vocals:
+        check_separator(media_opts.separator, media_opts.demucs_model)
     for fmt in out.output_format:
         if fmt not in FORMATS:
             render(Transcript((), "", 0.0), fmt, out)  # raises the formats' own error

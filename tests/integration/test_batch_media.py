@@ -156,16 +156,30 @@ def test_worker_applies_the_media_options_to_each_item(site, tmp_path):
     outcome = transcribe_task(engine, task, config(cookies=str(tmp_path / "missing.txt")))
     assert outcome.failure is not None
     assert "no such cookies file" in outcome.failure.message
-    # --separator demucs fails here (no demucs or no weights), after the download.
+    # --separator demucs fails before anything is fetched (no demucs or no weights here).
     outcome = transcribe_task(engine, task, config(separate_vocals=True, separator="demucs"))
     assert outcome.failure is not None
     assert outcome.failure.type in ("MissingDependencyError", "ModelNotFoundError")
-    assert len(list(downloads.rglob("entry.json"))) == 1, "downloaded into --download-dir"
-    # The light separator needs nothing; the voice stem is recognised from the cached file.
-    site.requests.clear()
+    assert not list(downloads.rglob("entry.json"))
+    # The light separator needs nothing; the voice stem is recognised.
     outcome = transcribe_task(engine, task, config(separate_vocals=True, separator="light"))
     assert outcome.failure is None
     assert outcome.transcript is not None
     assert outcome.transcript.duration == pytest.approx(5.5, abs=0.2)
     assert outcome.transcript.text.strip()
+    assert len(list(downloads.rglob("entry.json"))) == 1, "downloaded into --download-dir"
+    site.requests.clear()
+    outcome = transcribe_task(engine, task, config(separate_vocals=True, separator="light"))
+    assert outcome.failure is None
     assert not site.requests, "the cached download is used"
+
+
+def test_a_separator_that_cannot_run_stops_the_batch_before_it_starts(data_dir, tmp_path):
+    out = tmp_path / "out"
+    run = batch(str(data_dir / "en.wav"), "-o", str(out), *FAST, "--separate-vocals",
+                "--separator", "demucs")  # fmt: skip
+    assert run.returncode not in (0, 10)  # not one failed item per file: a setup error
+    assert "demucs" in run.stderr
+    assert "hint:" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (out / "yuyin-journal.jsonl").exists()

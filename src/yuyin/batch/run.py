@@ -18,7 +18,7 @@ from yuyin.batch.worker import Failure, Outcome, Task, WorkerConfig, failure_fro
 from yuyin.errors import ConfigurationError, YuyinError
 from yuyin.fileio import atomic_write_text
 from yuyin.formats import FORMATS
-from yuyin.media import validate_media_options
+from yuyin.media import check_separator, validate_media_options
 from yuyin.options import OutputOptions
 from yuyin.transcribe import validate_options, write_outputs
 
@@ -156,6 +156,8 @@ class BatchSummary:
 def _check(executor: Executor, output: OutputOptions, retries: int) -> None:
     validate_options(executor.config.options)
     validate_media_options(executor.config.media)
+    if executor.config.media.separate_vocals:  # or every item fails, and is retried
+        check_separator(executor.config.media.separator, executor.config.media.demucs_model)
     bad = [f for f in output.output_format if f not in FORMATS]
     if bad or not output.output_format:
         raise ConfigurationError(

@@ -14,7 +14,7 @@ from yuyin.media.download import (
     list_media,
 )
 from yuyin.media.options import MediaOptions, validate_media_options
-from yuyin.media.separate import Stems, separate_vocals, write_stems
+from yuyin.media.separate import Stems, check_separator, separate_vocals, write_stems
 from yuyin.media.subtitles import check_embeddable, embed_subtitles, subtitle_language_tag
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "canonical_url",
     "check_burnable",
     "check_embeddable",
+    "check_separator",
     "embed_subtitles",
     "fetch_media",
     "has_yt_dlp",

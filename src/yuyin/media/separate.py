@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HTDEMUCS_WEIGHTS",
     "Stems",
+    "check_separator",
     "demucs_weights",
     "separate_light",
     "separate_vocals",
@@ -221,6 +222,31 @@ def _separate_demucs(
     return Stems(vocals, (mono - vocals).astype(np.float32), sample_rate, "demucs")
 
 
+def check_separator(separator: str, demucs_model: str | os.PathLike[str] | None = None) -> None:
+    """Fail now, before any decoding, if `separator` cannot run here.
+
+    Raises:
+        ConfigurationError: an unknown separator.
+        MissingDependencyError: `demucs` was asked for and is not installed.
+        ModelNotFoundError: `demucs` was asked for and its weights are not found.
+    """
+    if separator not in ("auto", "light", "demucs"):
+        raise ConfigurationError(
+            f"unknown separator {separator!r}", hint="use --separator auto, light or demucs"
+        )
+    if separator != "demucs":
+        return  # light needs no weights; auto falls back to it
+    if not _demucs_installed():
+        error = MissingDependencyError("demucs", "media", "--separator demucs")
+        error.hint = (
+            "pip install demucs (it brings PyTorch), then put the htdemucs weights "
+            f"({HTDEMUCS_WEIGHTS}) in the torch hub cache or pass --demucs-model; "
+            "or use --separator light, which needs no weights"
+        )
+        raise error
+    demucs_weights(demucs_model)
+
+
 def separate_vocals(
     samples: NDArray[np.float32],
     sample_rate: int = 16000,
@@ -244,18 +270,7 @@ def separate_vocals(
         MissingDependencyError: librosa (light) or demucs is not installed.
         ModelNotFoundError: `demucs` was asked for and its weights are not found.
     """
-    if separator not in ("auto", "light", "demucs"):
-        raise ConfigurationError(
-            f"unknown separator {separator!r}", hint="use --separator auto, light or demucs"
-        )
-    if separator == "demucs" and not _demucs_installed():
-        error = MissingDependencyError("demucs", "media", "--separator demucs")
-        error.hint = (
-            "pip install demucs (it brings PyTorch), then put the htdemucs weights "
-            f"({HTDEMUCS_WEIGHTS}) in the torch hub cache or pass --demucs-model; "
-            "or use --separator light, which needs no weights"
-        )
-        raise error
+    check_separator(separator, demucs_model)
     if separator == "demucs" or (separator == "auto" and _demucs_installed()):
         try:
             weights = demucs_weights(demucs_model)
