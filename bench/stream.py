@@ -256,7 +256,9 @@ def main() -> None:
             p90 = max(r["p90"] for r in results)
             lag = max(r["end_lag"] for r in results)
             level = int(max(r["max_level"] for r in results))
-            keeps_up = lag <= 3.0 and p90 <= 5.0
+            # Keeping up is about compute: the last words arrive within 3 s of the audio's
+            # end. Latency from unstable hypotheses (p90) is printed beside it, not mixed in.
+            keeps_up = lag <= 3.0
             sustained = n if keeps_up and sustained == n - 1 else sustained
             print(
                 f"{n:7d} {median:6.2f}s {p90:5.2f}s {lag:13.2f}s {level:9d}"

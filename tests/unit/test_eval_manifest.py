@@ -240,3 +240,82 @@ def test_a_manifest_and_a_plain_file_cannot_be_paired(tmp_path):
     (tmp_path / "hyp.txt").write_text("x\n")
     with pytest.raises(ConfigurationError, match="both be manifests"):
         read_pairs(tmp_path / "hyp.txt", tmp_path / "ref.jsonl")
+
+
+def test_jsonl_keeps_other_fields_as_strings_in_columns(clips):
+    rows = [
+        {"Audio": "wavs/a.wav", "TEXT": "hi", " Speaker ": " spk1 ", "Split": "train",
+         "votes": 3, "score": 1.5, "ok": True, "none": None, "meta": {"x": 1}, "tags": [1]},
+        {"audio": "wavs/b.wav", "text": "there", "id": "u2"},
+    ]  # fmt: skip
+    path = clips / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    first, second = read_manifest(path).utterances
+    # Mapped fields (audio, text, id, language) are not repeated; keys are lower-cased and
+    # stripped; values are stripped strings, numbers and booleans spelt as JSON spells them;
+    # nulls, objects and lists are left out.
+    assert first.columns == {
+        "speaker": "spk1", "split": "train", "votes": "3", "score": "1.5", "ok": "true",
+    }  # fmt: skip
+    assert second.columns == {}
+    assert hash(first) == hash(first)  # columns stay out of the hash
+
+
+def test_csv_and_common_voice_tsv_columns(clips):
+    (clips / "m.csv").write_text(
+        'File_Name,Transcription,Client_ID,Note\nwavs/a.wav,hi,spk1,"a, b"\nwavs/b.wav,x,,\n',
+        encoding="utf-8-sig",
+    )
+    first, second = read_manifest(clips / "m.csv").utterances
+    assert first.columns == {"client_id": "spk1", "note": "a, b"}
+    assert second.columns == {"client_id": "", "note": ""}  # an empty cell is ""
+    (clips / "test.tsv").write_text(
+        "client_id\tpath\tsentence\tup_votes\tgender\tlocale\n"
+        'abc\twavs/a.wav\t"Hi," she said\t2\t"female"\tzh-TW\n'
+    )
+    m = read_manifest(clips / "test.tsv")
+    assert m.header == ("client_id", "path", "sentence", "up_votes", "gender", "locale")
+    (u,) = m.utterances
+    # Common Voice's TSVs leave quotes as written: no field is unquoted.
+    assert u.columns == {"client_id": "abc", "up_votes": "2", "gender": '"female"'}
+
+
+def test_kaldi_utt2spk_gives_the_speaker_column(clips):
+    (clips / "wav.scp").write_text("u1 wavs/a.wav\nu2 wavs/b.wav\n")
+    (clips / "text").write_text("u1 hello\nu2 world\n")
+    (clips / "utt2spk").write_bytes(b"u1 alice\nu2 \xff\n")  # u2: not UTF-8, no speaker
+    m = read_manifest(clips)
+    assert [u.columns for u in m.utterances] == [{"speaker": "alice"}, {}]
+    assert m.skipped == ()
+    assert m.header == ()
+    (clips / "wav.scp").unlink()  # a bare text file: speakers still joined
+    assert [u.columns for u in read_manifest(clips, need_audio=False).utterances] == [
+        {"speaker": "alice"},
+        {},
+    ]
+
+
+def test_audiofolder_metadata_jsonl_columns(clips):
+    (clips / "metadata.jsonl").write_text(
+        json.dumps({"file_name": "wavs/a.wav", "transcription": "一", "Speaker_ID": 7}) + "\n"
+    )
+    m = read_manifest(clips)
+    assert m.format == "audiofolder"
+    assert m.utterances[0].columns == {"speaker_id": "7"}
+
+
+def test_manifests_of_other_labels_need_no_text_and_may_repeat_ids(clips):
+    path = clips / "emotions.csv"
+    path.write_text("audio,label\nwavs/a.wav,happy\nwavs/a.wav,sad\n")
+    with pytest.raises(InputError, match="no text column"):
+        read_manifest(path)
+    m = read_manifest(path, need_text=False, unique_ids=False)
+    assert [(u.id, u.text, u.columns) for u in m.utterances] == [
+        ("wavs/a.wav", "", {"label": "happy"}),
+        ("wavs/a.wav", "", {"label": "sad"}),
+    ]
+    assert "duplicate id" in reasons(read_manifest(path, need_text=False))[3]
+    odd = clips / "odd.jsonl"
+    odd.write_text('{"audio": "wavs/a.wav", "label": "x", "text": 5}\n')
+    (u,) = read_manifest(odd, need_text=False).utterances  # a non-string text is a column
+    assert (u.text, u.columns) == ("", {"label": "x", "text": "5"})

@@ -13,23 +13,22 @@ audio-only, speech, angry, strong, "dogs", second repetition, actor 12):
     AA actor        01 to 24; odd actors are male, even actors female
 
 A manifest (.jsonl, .csv or .tsv) names `audio` and `label` and optionally `speaker` (and
-`gender`, for emotion16) per row; relative paths are read from the manifest's folder.
+`gender`, for emotion16) per row; relative paths are read from the manifest's folder. It is
+read by `yuyin.eval.read_manifest`, so quoting, byte-order marks and key case follow the
+eval reader's rules (a TSV's quotes are kept as written, as Common Voice needs).
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from yuyin.errors import ConfigurationError, InputError, MediaNotFoundError
-from yuyin.eval.manifest import Skipped
+from yuyin.eval.manifest import Skipped, read_manifest
 from yuyin.fileio import MEDIA_EXTENSIONS
 
 __all__ = [
@@ -64,11 +63,9 @@ _NAME_HINT = (
     "for other names list the files in a manifest (audio,label,speaker)"
 )
 
-_AUDIO_KEYS = ("audio", "path", "file", "file_name", "audio_filepath", "wav")
 _LABEL_KEYS = ("label", "emotion", "class", "category")
 _SPEAKER_KEYS = ("speaker", "speaker_id", "actor", "client_id")
 _GENDER_KEYS = ("gender", "sex")
-_ID_KEYS = ("id", "utt_id", "key")
 _MANIFEST_SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 
 
@@ -241,7 +238,8 @@ def load_dataset(
 
     Raises:
         MediaNotFoundError: the path does not exist or the folder holds no audio.
-        InputError: an unparseable file name, a class with no samples, fewer than two classes.
+        InputError: an unparseable file name, a table without a label column, an empty
+            manifest, a class with no samples, fewer than two classes.
         ConfigurationError: an unknown label set or class, or `custom` on a RAVDESS folder.
     """
     p = Path(path).expanduser()
@@ -354,80 +352,36 @@ def _read_folder(folder: Path, label_set: str) -> tuple[list[EmotionSample], lis
     return samples, skipped
 
 
-def _pick(row: dict[str, Any], keys: Iterable[str]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in row.items()}
-    for k in keys:
-        if k in lowered and lowered[k] not in (None, ""):
-            return lowered[k]
-    return None
-
-
-def _rows(path: Path, fmt: str) -> list[tuple[int, dict[str, Any] | str]]:
-    """(line, row) for each data row; a string instead of a row says what is wrong."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text", hint="save the manifest as UTF-8") from exc
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    rows: list[tuple[int, dict[str, Any] | str]] = []
-    if fmt == "jsonl":
-        for line, raw in enumerate(text.splitlines(), 1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                rows.append((line, f"malformed JSON ({exc.msg})"))
-                continue
-            rows.append((line, row if isinstance(row, dict) else "not a JSON object"))
-        return rows
-    reader = csv.reader(text.splitlines(), delimiter="," if fmt == "csv" else "\t")
-    header: list[str] | None = None
-    for fields in reader:
-        if not any(f.strip() for f in fields):
-            continue
-        if header is None:
-            header = [f.strip().lower() for f in fields]
-            if _pick(dict.fromkeys(header, "x"), _LABEL_KEYS) is None:
-                raise InputError(
-                    f"{path}: the header names no label column: {', '.join(header)}",
-                    hint="name the columns audio,label (and speaker)",
-                )
-            continue
-        if len(fields) != len(header):
-            rows.append((reader.line_num, f"expected {len(header)} columns, found {len(fields)}"))
-        else:
-            rows.append((reader.line_num, dict(zip(header, fields, strict=True))))
-    return rows
+def _pick(columns: Mapping[str, str], keys: Iterable[str]) -> str:
+    """The first of `keys` with a value, or ""."""
+    return next((columns[k] for k in keys if columns.get(k)), "")
 
 
 def _read_manifest(
     path: Path, fmt: str, label_set: str
 ) -> tuple[list[EmotionSample], list[Skipped]]:
     fixed = set(label_set_classes(label_set))
-    base = path.resolve().parent
+    # Rows are checked here, in this order: the label first (a label outside a fixed set
+    # stops the run), then the audio file, then duplicate ids.
+    manifest = read_manifest(path, need_audio=False, need_text=False, unique_ids=False)
+    if fmt != "jsonl" and not any(k in manifest.header for k in _LABEL_KEYS):
+        raise InputError(
+            f"{path}: the header names no label column: {', '.join(manifest.header)}",
+            hint="name the columns audio,label (and speaker)",
+        )
     samples: list[EmotionSample] = []
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = list(manifest.skipped)
     seen: dict[str, int] = {}
     src = str(path)
-    for line, row in _rows(path, fmt):
-        if isinstance(row, str):
-            skipped.append(Skipped(src, line, row))
-            continue
-        audio, label = _pick(row, _AUDIO_KEYS), _pick(row, _LABEL_KEYS)
-        if not isinstance(audio, str) or not isinstance(label, str) or not label.strip():
+    for utt in manifest.utterances:
+        line, uid, label = utt.line, utt.id, _pick(utt.columns, _LABEL_KEYS)
+        if utt.audio is None or not label:
             skipped.append(Skipped(src, line, "needs an audio path and a label"))
             continue
-        label = label.strip()
         if label_set != "custom":
             label = label.lower()
-        full = Path(audio).expanduser()
-        full = full if full.is_absolute() else base / full
-        uid = str(_pick(row, _ID_KEYS) or audio)
-        speaker = str(_pick(row, _SPEAKER_KEYS) or "")
         if label_set == "emotion16":
-            gender = str(_pick(row, _GENDER_KEYS) or "").strip().lower()
+            gender = _pick(utt.columns, _GENDER_KEYS).lower()
             gender = {"m": "male", "f": "female"}.get(gender, gender)
             if gender not in GENDERS:
                 skipped.append(Skipped(src, line, "emotion16 needs a gender (male/female)", uid))
@@ -438,13 +392,11 @@ def _read_manifest(
                 f"{path}:{line}: label {label!r} is not in {label_set}",
                 hint="use --labels custom to train on the manifest's own labels",
             )
-        if not full.is_file():
-            skipped.append(Skipped(src, line, f"audio file not found: {full}", uid))
+        if not Path(utt.audio).is_file():
+            skipped.append(Skipped(src, line, f"audio file not found: {utt.audio}", uid))
         elif uid in seen:
             skipped.append(Skipped(src, line, f"duplicate id (first on line {seen[uid]})", uid))
         else:
             seen[uid] = line
-            samples.append(EmotionSample(uid, str(full), label, speaker))
-    if not samples and not skipped:
-        raise InputError(f"manifest {path} is empty", hint="add one row per clip")
+            samples.append(EmotionSample(uid, utt.audio, label, _pick(utt.columns, _SPEAKER_KEYS)))
     return samples, skipped

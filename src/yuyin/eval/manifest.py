@@ -14,14 +14,18 @@ Formats, chosen by the path:
 A bad row (malformed, not UTF-8, no text, missing audio file, duplicate id) never stops a
 run: it becomes a `Skipped` entry that names its file and line. Relative audio paths are
 resolved against the manifest's folder.
+
+Every other field of a row is kept in `Utterance.columns` (keys lower-cased), so callers
+that need more (fine-tuning's `split` and `speaker`, emotion's `label`) read the file once,
+with the same quoting, BOM and key rules. A Kaldi folder's `utt2spk` gives `speaker`.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,10 @@ class Utterance:
         language: the row's language code, if the manifest gives one.
         source: the file the row came from.
         line: its 1-based line number there.
+        columns: the row's other fields, by key lower-cased and stripped (a Kaldi folder:
+            `speaker` from `utt2spk`). Values are strings, stripped: JSON numbers and
+            booleans as JSON spells them (`3`, `1.5`, `true`); nulls, objects and lists
+            are left out; an empty CSV cell is `""`. Left out of the hash; do not mutate.
     """
 
     id: str
@@ -66,6 +74,7 @@ class Utterance:
     language: str | None = None
     source: str = ""
     line: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +111,14 @@ class Manifest:
         format: `jsonl`, `csv`, `tsv`, `kaldi` or `audiofolder`.
         utterances: the usable rows, in file order.
         skipped: the rows left out, with their reasons.
+        header: a CSV/TSV's column names, lower-cased and stripped (empty for other formats).
     """
 
     path: str
     format: str
     utterances: tuple[Utterance, ...]
     skipped: tuple[Skipped, ...] = ()
+    header: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +157,30 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
         yield number, text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    lowered = {str(k).strip().lower(): v for k, v in row.items()}
+def _lower_keys(row: dict[str, Any]) -> dict[str, Any]:
+    return {str(k).strip().lower(): v for k, v in row.items()}
+
+
+def _pick_key(lowered: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The first of `keys` with a value in a row whose keys are lower-cased."""
     for key in keys:
         if key in lowered and lowered[key] not in (None, ""):
-            return lowered[key]
+            return key
+    return None
+
+
+def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    lowered = _lower_keys(row)
+    key = _pick_key(lowered, keys)
+    return None if key is None else lowered[key]
+
+
+def _as_text(value: Any) -> str | None:
+    """A column value as a string; None for nulls, objects and lists."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
     return None
 
 
@@ -158,10 +188,20 @@ class _Builder:
     """Collects rows into a Manifest: checks text, audio and ids, records what it skips."""
 
     def __init__(
-        self, path: Path, fmt: str, base: Path, *, need_audio: bool, allow_empty: bool
+        self,
+        path: Path,
+        fmt: str,
+        base: Path,
+        *,
+        need_audio: bool,
+        allow_empty: bool,
+        need_text: bool = True,
+        unique_ids: bool = True,
     ) -> None:
         self.path, self.fmt, self.base = path, fmt, base
         self.need_audio, self.allow_empty = need_audio, allow_empty
+        self.need_text, self.unique_ids = need_text, unique_ids
+        self.header: tuple[str, ...] = ()
         self.rows: list[Utterance] = []
         self.skipped: list[Skipped] = []
         self._seen: dict[str, int] = {}
@@ -172,18 +212,32 @@ class _Builder:
         self.skipped.append(Skipped(str(src or self.path), line, reason, uid))
 
     def add(self, line: int, row: dict[str, Any], src: Path | None = None) -> None:
-        text, audio = _pick(row, _TEXT_KEYS), _pick(row, _AUDIO_KEYS)
+        lowered = _lower_keys(row)
+        keys = {
+            name: _pick_key(lowered, aliases)
+            for name, aliases in (
+                ("text", _TEXT_KEYS),
+                ("audio", _AUDIO_KEYS),
+                ("id", _ID_KEYS),
+                ("language", _LANGUAGE_KEYS),
+            )
+        }
+        text, audio, given_id, language = (
+            None if key is None else lowered[key] for key in keys.values()
+        )
         if isinstance(audio, dict):  # Hugging Face datasets write {"path": ..., "bytes": ...}
             audio = audio.get("path")
-        given_id = _pick(row, _ID_KEYS)
+        if not self.need_text and not isinstance(text, str):
+            text, keys["text"] = None, None  # not a transcript: left in `columns`
         uid = str(given_id) if given_id is not None else str(audio) if audio else str(line)
-        language = _pick(row, _LANGUAGE_KEYS)
         resolved = self._resolve(audio)
         reason = self._problem(row, text, audio, resolved, uid)
         if reason is not None:
             self.skip(line, reason, uid, src)
             return
-        self._seen[uid] = line
+        self._seen.setdefault(uid, line)
+        used = set(keys.values())
+        columns = {k: v for k, v in lowered.items() if k not in used}
         self.rows.append(
             Utterance(
                 uid,
@@ -192,6 +246,7 @@ class _Builder:
                 str(language) if language is not None else None,
                 str(src or self.path),
                 line,
+                {k: t for k, v in columns.items() if (t := _as_text(v)) is not None},
             )
         )
 
@@ -209,7 +264,7 @@ class _Builder:
         """Why a row cannot be used, or None."""
         if not isinstance(text, str | None):
             return f"text is not a string: {text!r}"
-        if not (text or "").strip() and not self.allow_empty:
+        if not (text or "").strip() and self.need_text and not self.allow_empty:
             if text is None and not any(str(k).strip().lower() in _TEXT_KEYS for k in row):
                 return f"no reference text (a {', '.join(_TEXT_KEYS[:3])} field)"
             return "empty reference text"
@@ -219,12 +274,14 @@ class _Builder:
             return "no audio path (an audio or file_name field)"
         if self.need_audio and resolved and not is_url(resolved) and not Path(resolved).is_file():
             return f"audio file not found: {resolved}"
-        if uid in self._seen:
+        if self.unique_ids and uid in self._seen:
             return f"duplicate id {uid!r} (first on line {self._seen[uid]})"
         return None
 
     def build(self) -> Manifest:
-        return Manifest(str(self.path), self.fmt, tuple(self.rows), tuple(self.skipped))
+        return Manifest(
+            str(self.path), self.fmt, tuple(self.rows), tuple(self.skipped), self.header
+        )
 
 
 def _read_jsonl(b: _Builder, path: Path) -> None:
@@ -261,7 +318,8 @@ def _read_table(b: _Builder, path: Path, delimiter: str) -> None:
                 continue
             if header is None:
                 header = [f.strip().lower() for f in fields]
-                if _pick(dict.fromkeys(header, "x"), _TEXT_KEYS) is None:
+                b.header = tuple(header)
+                if b.need_text and _pick(dict.fromkeys(header, "x"), _TEXT_KEYS) is None:
                     raise InputError(
                         f"{path}: the header row names no text column: {', '.join(header)}",
                         hint="name the columns, e.g. audio,text (or file_name,transcription)",
@@ -286,8 +344,22 @@ def _read_id_lines(b: _Builder, path: Path) -> Iterator[tuple[int, str, str]]:
             yield line, uid, rest.strip()
 
 
+def _read_speakers(path: Path) -> dict[str, str]:
+    """Kaldi's `utt2spk` (`id speaker`), when the folder has one; lines that are not UTF-8
+    or name no speaker are passed over (the utterance stays, without a speaker)."""
+    if not path.is_file():
+        return {}
+    found: dict[str, str] = {}
+    for _line, text in _lines(path):
+        uid, _, speaker = (text or "").strip().partition(" ")
+        if uid and speaker.strip():
+            found[uid] = speaker.strip()
+    return found
+
+
 def _read_kaldi(b: _Builder, folder: Path) -> None:
     text_path, scp_path = folder / "text", folder / "wav.scp"
+    speakers = _read_speakers(folder / "utt2spk")
     texts: dict[str, tuple[int, str]] = {}
     for line, uid, words in _read_id_lines(b, text_path):
         if uid in texts:
@@ -296,7 +368,7 @@ def _read_kaldi(b: _Builder, folder: Path) -> None:
             texts[uid] = (line, words)
     if not scp_path.is_file():  # a bare `text` file: ids and texts, no audio
         for uid, (line, words) in texts.items():
-            b.add(line, {"id": uid, "text": words}, text_path)
+            b.add(line, _kaldi_row(uid, words, None, speakers), text_path)
         return
     used: set[str] = set()
     for line, uid, audio in _read_id_lines(b, scp_path):
@@ -310,10 +382,19 @@ def _read_kaldi(b: _Builder, folder: Path) -> None:
             if not words and not b.allow_empty:
                 b.skip(text_line, "empty reference text", uid, text_path)
             else:
-                b.add(line, {"id": uid, "text": words, "audio": audio}, scp_path)
+                b.add(line, _kaldi_row(uid, words, audio, speakers), scp_path)
     for uid, (line, _words) in texts.items():
         if uid not in used:
             b.skip(line, f"no audio for {uid!r} in wav.scp", uid, text_path)
+
+
+def _kaldi_row(uid: str, words: str, audio: str | None, speakers: dict[str, str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": uid, "text": words}
+    if audio is not None:
+        row["audio"] = audio
+    if uid in speakers:
+        row["speaker"] = speakers[uid]
+    return row
 
 
 def _detect(path: Path) -> tuple[str, Path]:
@@ -354,7 +435,12 @@ def is_manifest(path: str | Path) -> bool:
 
 
 def read_manifest(
-    path: str | Path, *, need_audio: bool = True, allow_empty_text: bool = False
+    path: str | Path,
+    *,
+    need_audio: bool = True,
+    allow_empty_text: bool = False,
+    need_text: bool = True,
+    unique_ids: bool = True,
 ) -> Manifest:
     """Read a manifest; bad rows are skipped and listed, never fatal.
 
@@ -362,6 +448,11 @@ def read_manifest(
         path: a .jsonl/.csv/.tsv file, a Kaldi folder or wav.scp, or an audiofolder.
         need_audio: every row needs an existing audio file (for running ASR).
         allow_empty_text: accept rows with empty text (hypothesis manifests).
+        need_text: rows are transcripts; False for manifests of other labels (emotion's
+            `audio,label`): no text column needed in a table's header or in a row, `text`
+            is "" where absent, and a non-string text field stays in `columns`.
+        unique_ids: skip a row whose id an earlier row has; False keeps every row (the
+            caller checks ids after its own checks).
 
     Raises:
         InputError: the path is missing or unreadable, or it holds no rows at all.
@@ -372,7 +463,15 @@ def read_manifest(
         raise InputError(f"no such manifest: {p}", hint="check the path")
     fmt, target = _detect(p)
     base = (target if target.is_dir() else target.parent).resolve()
-    b = _Builder(p, fmt, base, need_audio=need_audio, allow_empty=allow_empty_text)
+    b = _Builder(
+        p,
+        fmt,
+        base,
+        need_audio=need_audio,
+        allow_empty=allow_empty_text,
+        need_text=need_text,
+        unique_ids=unique_ids,
+    )
     if fmt == "kaldi":
         if not (target / "text").is_file():
             raise InputError(f"{target} has no Kaldi `text` file", hint="add text (id words...)")

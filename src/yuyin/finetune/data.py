@@ -1,7 +1,7 @@
 """Training data: manifests read by `yuyin.eval`, checked clip by clip, split three ways.
 
 Every manifest `yuyin eval` reads works here (JSONL, CSV/TSV, Kaldi, audiofolder). Two
-optional columns matter to fine-tuning and are read beside the eval reader's fields:
+optional columns matter to fine-tuning; the eval reader keeps them in `Utterance.columns`:
 
     split      `train`, `validation` (or `dev`, `valid`, `eval`) or `test`: the splits as
                given. Without it, a seeded split is made.
@@ -18,8 +18,6 @@ says how many were left out and why.
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -134,96 +132,23 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0]
 
 
-def _lower_keys(row: dict[str, Any]) -> dict[str, Any]:
-    return {str(k).strip().lower(): v for k, v in row.items()}
-
-
-def _table_rows(path: Path) -> dict[int, dict[str, Any]]:
-    """Rows of a CSV/TSV by the line numbers the eval reader gives them."""
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    lines = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
-    if delimiter == "\t":  # Common Voice's TSVs leave quotes unescaped, as the eval reader knows
-        reader = csv.reader(lines.splitlines(), delimiter=delimiter, quoting=csv.QUOTE_NONE)
-    else:
-        reader = csv.reader(lines.splitlines(), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: dict[int, dict[str, Any]] = {}
-    try:
-        for fields in reader:
-            if not any(f.strip() for f in fields):
-                continue
-            if header is None:
-                header = [f.strip().lower() for f in fields]
-            elif len(fields) == len(header):
-                rows[reader.line_num] = dict(zip(header, fields, strict=True))
-    except csv.Error:
-        pass  # the eval reader skipped these rows already
-    return rows
-
-
-def _json_rows(path: Path) -> dict[int, dict[str, Any]]:
-    rows: dict[int, dict[str, Any]] = {}
-    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
-        try:
-            row = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
-        except (UnicodeDecodeError, ValueError):
-            continue
-        if isinstance(row, dict):
-            rows[number] = _lower_keys(row)
-    return rows
-
-
-def _kaldi_speakers(folder: Path) -> dict[str, str]:
-    path = folder / "utt2spk"
-    if not path.is_file():
-        return {}
-    found: dict[str, str] = {}
-    for raw in path.read_bytes().splitlines():
-        uid, _, speaker = raw.decode("utf-8", errors="replace").strip().partition(" ")
-        if uid and speaker.strip():
-            found[uid] = speaker.strip()
-    return found
-
-
 def read_columns(manifest: Manifest) -> dict[str, dict[str, str]]:
     """The `split` and `speaker` values of each usable row, by row id.
 
-    The eval reader keeps only the columns scoring needs; this reads the same files again
-    for the two that fine-tuning needs. Rows without either value are absent.
+    They come from each row's `columns` (a Kaldi folder's `utt2spk` gives the speaker);
+    rows without either value are absent.
 
     Args:
         manifest: a manifest read by `yuyin.eval.read_manifest`.
-
-    Raises:
-        InputError: a manifest file became unreadable.
     """
-    by_file: dict[str, dict[int, dict[str, Any]]] = {}
-    kaldi: dict[str, str] | None = None
     found: dict[str, dict[str, str]] = {}
     for utt in manifest.utterances:
-        if manifest.format == "kaldi":
-            if kaldi is None:
-                kaldi = _kaldi_speakers(Path(utt.source).parent)
-            if utt.id in kaldi:
-                found[utt.id] = {"speaker": kaldi[utt.id]}
-            continue
-        if utt.source not in by_file:
-            path = Path(utt.source)
-            try:
-                by_file[utt.source] = (
-                    _table_rows(path)
-                    if path.suffix.lower() in (".csv", ".tsv")
-                    else _json_rows(path)
-                )
-            except OSError as exc:
-                raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        row = by_file[utt.source].get(utt.line, {})
         values = {}
         for name, keys in (("split", _SPLIT_KEYS), ("speaker", _SPEAKER_KEYS)):
             for key in keys:
-                value = row.get(key)
-                if value not in (None, ""):
-                    values[name] = str(value).strip()
+                value = utt.columns.get(key)
+                if value:  # an empty cell names nothing
+                    values[name] = value
                     break
         if values:
             found[utt.id] = values
