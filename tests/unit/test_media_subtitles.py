@@ -7,8 +7,9 @@ from fractions import Fraction
 import av
 import pytest
 
-from yuyin.errors import AudioDecodeError, ConfigurationError, MediaNotFoundError
+from yuyin.errors import AudioDecodeError, ConfigurationError, MediaNotFoundError, OutputError
 from yuyin.media import MediaOptions, embed_subtitles, subtitle_language_tag
+from yuyin.media.subtitles import media_written_atomically
 from yuyin.types import Segment, Transcript
 
 TRANSCRIPT = Transcript(
@@ -143,3 +144,30 @@ def test_bad_sources(data_dir, tmp_path):
         embed_subtitles(tmp_path / "missing.mp4", TRANSCRIPT, tmp_path / "x")
     with pytest.raises(AudioDecodeError, match="not a media file"):
         embed_subtitles(data_dir / "not_audio.wav", TRANSCRIPT, tmp_path / "x")
+
+
+def write_then_raise(target, error: Exception | None) -> None:
+    with media_written_atomically(target) as tmp:
+        tmp.write_bytes(b"half")
+        if error is not None:
+            raise error
+
+
+def test_media_is_written_atomically_or_not_at_all(tmp_path):
+    target = tmp_path / "out" / "clip.mp4"
+    with media_written_atomically(target) as tmp:
+        assert tmp.parent == target.parent
+        tmp.write_bytes(b"video")
+    assert target.read_bytes() == b"video"
+    assert target.stat().st_mode & 0o777 == 0o644
+    broken = tmp_path / "out" / "broken.mp4"
+    with pytest.raises(OutputError, match="cannot write") as info:
+        write_then_raise(broken, av.FFmpegError(28, "No space left on device"))
+    assert "--video-container mkv" in info.value.hint
+    with pytest.raises(ConfigurationError):  # the caller's own errors pass unchanged
+        write_then_raise(broken, ConfigurationError("no", hint="fix it"))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["clip.mp4"]  # no leftovers
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="cannot write to") as info:
+        write_then_raise(tmp_path / "file" / "clip.mp4", None)
+    assert "--output-dir" in info.value.hint

@@ -11,13 +11,11 @@ source's frame size, frame rate and timestamps); audio is copied as it is.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import dataclasses
 import itertools
 import logging
 import math
 import os
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,11 +32,10 @@ from yuyin.errors import (
     ConfigurationError,
     InputError,
     MissingDependencyError,
-    OutputError,
 )
 from yuyin.formats._cues import Cue, build_cues
 from yuyin.media.options import MediaOptions
-from yuyin.media.subtitles import _open_input
+from yuyin.media.subtitles import _open_input, copy_streams, media_written_atomically
 from yuyin.options import OutputOptions
 from yuyin.types import is_cjk
 
@@ -483,19 +480,6 @@ def _rotation(name: str, index: int) -> int:
     return 0
 
 
-def _temp(target: Path) -> Path:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write to {target.parent}: {exc.strerror or exc}",
-            hint="choose a writable folder with --output-dir",
-        ) from exc
-    return Path(tmp_name)
-
-
 def _encode(
     inp: InputContainer,
     name: str,
@@ -519,65 +503,40 @@ def _encode(
     offset = inp.start_time / 1_000_000 if inp.start_time else 0.0
     timeline = _Timeline(cues, _Painter(font_path, width, height))
     source_ctx.thread_type = "AUTO"
-    tmp = _temp(target)
-    try:
-        muxer = "mp4" if container == "mp4" else "matroska"
-        with av.open(str(tmp), "w", format=muxer) as out:
-            encoder = out.add_stream("libx264", rate=rate, options={"crf": _CRF, "preset": _PRESET})
-            ctx = encoder.codec_context
-            ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-            ctx.time_base = time_base
-            encoder.time_base = time_base
-            if source_ctx.sample_aspect_ratio:
-                ctx.sample_aspect_ratio = source_ctx.sample_aspect_ratio
-            if rotation:
-                encoder.set_display_rotation(rotation)
-            copies = {}
-            for stream in audio:
-                try:
-                    copies[stream.index] = out.add_stream_from_template(stream)
-                except ValueError as exc:
-                    raise ConfigurationError(
-                        f"the {muxer} container cannot hold the {stream.codec_context.name} "
-                        f"audio track of {name} without re-encoding",
-                        hint="use --video-container mkv (Matroska holds almost any codec)",
-                    ) from exc
-            for packet in inp.demux(video, *audio):
-                if packet.stream.index in copies:
-                    if packet.dts is None:  # demuxer flush packets
-                        continue
-                    packet.stream = copies[packet.stream.index]
-                    out.mux(packet)
+    muxer = "mp4" if container == "mp4" else "matroska"
+    with media_written_atomically(target) as tmp, av.open(str(tmp), "w", format=muxer) as out:
+        encoder = out.add_stream("libx264", rate=rate, options={"crf": _CRF, "preset": _PRESET})
+        ctx = encoder.codec_context
+        ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+        ctx.time_base = time_base
+        encoder.time_base = time_base
+        if source_ctx.sample_aspect_ratio:
+            ctx.sample_aspect_ratio = source_ctx.sample_aspect_ratio
+        if rotation:
+            encoder.set_display_rotation(rotation)
+        copies = copy_streams(out, audio, muxer, name)
+        for packet in inp.demux(video, *audio):
+            if packet.stream.index in copies:
+                if packet.dts is None:  # demuxer flush packets
                     continue
-                for frame in _decode(video, packet, name):
-                    at = float(frame.time) - offset if frame.time is not None else None
-                    image = frame.reformat(width=width, height=height, format="yuv420p")
-                    overlay = timeline.overlay(at)
-                    if overlay is not None:
-                        planes = np.asarray(image.to_ndarray(), dtype=np.uint8)
-                        overlay.apply(planes, width, height)
-                        drawn_frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-                        drawn_frame.pts, drawn_frame.time_base = frame.pts, frame.time_base
-                        image = drawn_frame
-                    image.pict_type = av.video.frame.PictureType.NONE
-                    out.mux(encoder.encode(image))
-                    if on_progress is not None and at is not None:
-                        on_progress(at, total)
-            out.mux(encoder.encode(None))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except av.FFmpegError as exc:
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror or exc}",
-            hint="check free disk space, or try --video-container mkv",
-        ) from exc
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror or exc}", hint="check free disk space"
-        ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+                packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+                continue
+            for frame in _decode(video, packet, name):
+                at = float(frame.time) - offset if frame.time is not None else None
+                image = frame.reformat(width=width, height=height, format="yuv420p")
+                overlay = timeline.overlay(at)
+                if overlay is not None:
+                    planes = np.asarray(image.to_ndarray(), dtype=np.uint8)
+                    overlay.apply(planes, width, height)
+                    drawn_frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+                    drawn_frame.pts, drawn_frame.time_base = frame.pts, frame.time_base
+                    image = drawn_frame
+                image.pict_type = av.video.frame.PictureType.NONE
+                out.mux(encoder.encode(image))
+                if on_progress is not None and at is not None:
+                    on_progress(at, total)
+        out.mux(encoder.encode(None))
     return target
 
 

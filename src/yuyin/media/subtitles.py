@@ -11,8 +11,9 @@ import contextlib
 import dataclasses
 import os
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 
@@ -240,17 +241,17 @@ def embed_subtitles(
         inp.close()
 
 
-def _remux(
-    inp: InputContainer,
-    name: str,
-    streams: list[av.stream.Stream],
-    target: Path,
-    muxer: str,
-    codec: str,
-    language: str,
-    cues: list[Cue],
-    texts: list[str],
-) -> Path:
+@contextlib.contextmanager
+def media_written_atomically(target: Path) -> Iterator[Path]:
+    """A temporary file beside `target` to write media into, renamed onto it at the end.
+
+    The block writes the file whose path it is given; when the block ends without an error the
+    file becomes `target` (mode 644), otherwise it is removed. FFmpeg and file system errors,
+    from the block or the rename, become `OutputError`; other errors pass unchanged.
+
+    Raises:
+        OutputError: the folder cannot be written, or writing the file failed.
+    """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -262,33 +263,7 @@ def _remux(
         ) from exc
     tmp = Path(tmp_name)
     try:
-        with av.open(tmp_name, "w", format=muxer) as out:
-            mapping = {}
-            for stream in streams:
-                try:
-                    mapping[stream.index] = out.add_stream_from_template(stream)
-                except ValueError as exc:
-                    raise ConfigurationError(
-                        f"the {muxer} container cannot hold the {stream.codec_context.name} "
-                        f"{stream.type} track of {name} without re-encoding",
-                        hint="use --video-container mkv (Matroska holds almost any codec)",
-                    ) from exc
-            sub: SubtitleStream = out.add_stream(codec)
-            sub.codec_context.subtitle_header = _ASS_HEADER.encode("utf-8")
-            sub.metadata["language"] = language
-            out.start_encoding()  # fixes every stream's time base before the first cue
-            pending = list(enumerate(zip(cues, texts, strict=True)))
-            for packet in inp.demux(*streams):
-                if packet.dts is None:  # demuxer flush packets
-                    continue
-                at = float(packet.dts * packet.time_base) if packet.time_base else 0.0
-                while pending and pending[0][1][0].start_ms / 1000 <= at:
-                    number, (cue, text) = pending.pop(0)
-                    _mux_cue(out, sub, number, cue, text)
-                packet.stream = mapping[packet.stream_index]
-                out.mux(packet)
-            for number, (cue, text) in pending:
-                _mux_cue(out, sub, number, cue, text)
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except av.FFmpegError as exc:
@@ -303,6 +278,58 @@ def _remux(
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def copy_streams(
+    out: OutputContainer, streams: Sequence[av.stream.Stream], muxer: str, name: str
+) -> dict[int, Any]:
+    """Add a copy of each of `streams` to `out` (no re-encoding), by source stream index.
+
+    Raises:
+        ConfigurationError: the container cannot hold one of the tracks as it is.
+    """
+    copies: dict[int, Any] = {}
+    for stream in streams:
+        try:
+            copies[stream.index] = out.add_stream_from_template(stream)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"the {muxer} container cannot hold the {stream.codec_context.name} "
+                f"{stream.type} track of {name} without re-encoding",
+                hint="use --video-container mkv (Matroska holds almost any codec)",
+            ) from exc
+    return copies
+
+
+def _remux(
+    inp: InputContainer,
+    name: str,
+    streams: list[av.stream.Stream],
+    target: Path,
+    muxer: str,
+    codec: str,
+    language: str,
+    cues: list[Cue],
+    texts: list[str],
+) -> Path:
+    with media_written_atomically(target) as tmp, av.open(str(tmp), "w", format=muxer) as out:
+        mapping = copy_streams(out, streams, muxer, name)
+        sub: SubtitleStream = out.add_stream(codec)
+        sub.codec_context.subtitle_header = _ASS_HEADER.encode("utf-8")
+        sub.metadata["language"] = language
+        out.start_encoding()  # fixes every stream's time base before the first cue
+        pending = list(enumerate(zip(cues, texts, strict=True)))
+        for packet in inp.demux(*streams):
+            if packet.dts is None:  # demuxer flush packets
+                continue
+            at = float(packet.dts * packet.time_base) if packet.time_base else 0.0
+            while pending and pending[0][1][0].start_ms / 1000 <= at:
+                number, (cue, text) = pending.pop(0)
+                _mux_cue(out, sub, number, cue, text)
+            packet.stream = mapping[packet.stream_index]
+            out.mux(packet)
+        for number, (cue, text) in pending:
+            _mux_cue(out, sub, number, cue, text)
     return target
 
 
