@@ -351,6 +351,7 @@ def transcribe_files(
     cache_dir: Path | None = None,
     media: MediaOptions | None = None,
     on_download: ProgressCallback | None = None,
+    on_burn: Callable[[float, float | None], None] | None = None,
 ) -> list[FileResult]:
     """Transcribe files, folders, globs and URLs (`-` is standard input), writing the outputs.
 
@@ -358,6 +359,9 @@ def transcribe_files(
     complete. `media` adds downloads, vocal separation (with `stems` written as
     `<name>.vocals.wav`...), a subtitled copy of each video (`outputs["video"]`) and one with
     the subtitles burnt in (`outputs["burned"]`).
+
+    `on_download` is called with (bytes done, bytes in all) while a URL downloads, and
+    `on_burn` with (video seconds done, seconds in all) while subtitles are burnt in.
 
     Raises:
         YuyinError: only for problems that affect every input (bad options, no model,
@@ -386,7 +390,9 @@ def transcribe_files(
 
     def run(label: str, source: AudioSource | _Fetch, stem: Callable[[], Path]) -> None:
         try:
-            transcript, written = _one(source, label, stem, opts, eng, out, media_opts, on_segment)
+            transcript, written = _one(
+                source, label, stem, opts, eng, out, media_opts, on_segment, on_burn
+            )
             finish(FileResult(label, transcript, written))
         except YuyinError as exc:
             log.debug("%s failed", label, exc_info=True)
@@ -446,6 +452,7 @@ def _one(
     out: OutputOptions,
     media: MediaOptions,
     on_segment: SegmentCallback | None,
+    on_burn: Callable[[float, float | None], None] | None = None,
 ) -> tuple[Transcript, dict[str, str]]:
     """Download, decode, separate, recognise and write the outputs of one input."""
     readable = source() if isinstance(source, _Fetch) else source
@@ -479,6 +486,13 @@ def _one(
         )
         written["video"] = str(video)
     if media.burn_in and isinstance(readable, (str, os.PathLike)):
-        burned = burn_subtitles(readable, transcript, f"{target}.burned", options=media, layout=out)
+        burned = burn_subtitles(
+            readable,
+            transcript,
+            f"{target}.burned",
+            options=media,
+            layout=out,
+            on_progress=on_burn,
+        )
         written["burned"] = str(burned)
     return transcript, written

@@ -195,3 +195,24 @@ def test_cli_bad_input(data_dir, tmp_path, args, stdin, code, message):
     assert "\nhint: " in stderr
     assert "Traceback" not in stderr
     assert not list(tmp_path.iterdir()), "checked before recognition: nothing written"
+
+
+def test_transcribe_files_reports_burn_in_progress(data_dir, tmp_path):
+    from yuyin.options import ModelOptions, OutputOptions, TranscribeOptions
+    from yuyin.transcribe import transcribe_files
+
+    seen: list[tuple[float, float | None]] = []
+    (result,) = transcribe_files(
+        [str(data_dir / "video.mp4")],
+        options=TranscribeOptions(language="en", beam_size=1, best_of=1),
+        model_options=ModelOptions(model="tiny.en"),
+        output=OutputOptions(output_dir=str(tmp_path), output_format=("srt",)),
+        media=MediaOptions(burn_in=True),
+        on_burn=lambda done, total: seen.append((done, total)),
+    )
+    assert result.ok
+    assert Path(result.outputs["burned"]).is_file()
+    assert seen
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)  # forward only
+    assert seen[-1][1] == pytest.approx(5.6, abs=0.2)  # the video's length
+    assert seen[-1][0] == pytest.approx(seen[-1][1], abs=0.2)

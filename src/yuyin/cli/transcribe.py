@@ -267,6 +267,7 @@ def transcribe_command(inputs: tuple[str, ...], quiet: bool, json_output: bool,
         on_done=on_done,
         media=media,
         on_download=progress.download,
+        on_burn=progress.burn,
     )
     failed = [r for r in results if not r.ok]
     if json_output:
@@ -308,6 +309,7 @@ class _Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self._bar: tqdm[Any] | None = None
         self._download: tqdm[Any] | None = None
+        self._burn: tqdm[Any] | None = None
         self._started = 0.0
 
     def start(self, item: str) -> None:
@@ -338,6 +340,17 @@ class _Progress:
             self._download.close()
             self._download = None
 
+    def burn(self, done: float, total: float | None) -> None:
+        """Show the re-encoding of --burn-in in video seconds (after recognition)."""
+        if not self.enabled:
+            return
+        if self._burn is None:
+            self._burn = tqdm(total=round(total, 1) if total else None, desc="burn-in",
+                              unit="s", file=sys.stderr, leave=False,
+                              bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} s "
+                              "[{elapsed}<{remaining}]")
+        self._burn.update(max(0.0, round(done, 1) - self._burn.n))
+
     def advance(self, position: float) -> None:
         if self._bar is None:
             return
@@ -356,6 +369,9 @@ class _Progress:
         if self._download is not None:
             self._download.close()
             self._download = None
+        if self._burn is not None:
+            self._burn.close()
+            self._burn = None
         if self._bar is not None:
             self._bar.close()
             self._bar = None
