@@ -125,6 +125,12 @@ class TranscribeOptions:
     keep_hallucinations: bool = False
     hallucination_silence_threshold: float | None = None
 
+    def gates_with_vad(self, duration: float) -> bool:
+        """Whether decoding skips non-speech with VAD for input `duration` seconds long."""
+        return bool(self.vad) or (
+            self.vad is None and (duration >= self.vad_min_duration or self.batch_size > 0)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OutputOptions:

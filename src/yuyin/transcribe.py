@@ -206,9 +206,7 @@ def _recognise(
     if check is not None:
         check(choice.code, opts)
 
-    vad_filter = bool(opts.vad) or (
-        opts.vad is None and (duration >= opts.vad_min_duration or opts.batch_size > 0)
-    )
+    vad_filter = opts.gates_with_vad(duration)
     speech: list[tuple[float, float]] | None = None
     if opts.vad is None and not vad_filter:
         # Short input, not gated: one cheap VAD pass lets pure silence or noise end here

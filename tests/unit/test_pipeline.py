@@ -238,3 +238,14 @@ def test_output_under_a_regular_file_is_an_output_error(tmp_path, fake_engine):
     )
     assert isinstance(result.error, OutputError)
     assert result.error.hint
+
+
+def test_vad_gating_follows_the_switch_then_length_and_batching():
+    from yuyin.options import TranscribeOptions
+
+    auto = TranscribeOptions()
+    assert not auto.gates_with_vad(auto.vad_min_duration - 0.1)
+    assert auto.gates_with_vad(auto.vad_min_duration)
+    assert TranscribeOptions(batch_size=4).gates_with_vad(1.0)  # batches are cut by VAD
+    assert TranscribeOptions(vad=True).gates_with_vad(1.0)
+    assert not TranscribeOptions(vad=False).gates_with_vad(3600.0)

@@ -25,6 +25,7 @@ from yuyin.audio import SAMPLE_RATE, decode_audio
 from yuyin.bench.memory import MemoryPeak, MemorySampler
 from yuyin.bench.stats import summarize
 from yuyin.engines import load_engine, resolve_device, resolve_model
+from yuyin.engines.faster_whisper import faster_whisper_arguments
 from yuyin.errors import ConfigurationError, ModelError, YuyinError
 from yuyin.eval import score_texts
 from yuyin.languages import resolve_language
@@ -268,30 +269,16 @@ def _plain_faster_whisper(
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"faster-whisper cannot load {path}: {exc}") from exc
     duration = audio.size / SAMPLE_RATE
-    # The same decision yuyin.transcribe takes, so both decode the same windows.
-    vad_filter = bool(options.vad) or (
-        options.vad is None and (duration >= options.vad_min_duration or options.batch_size > 0)
-    )
+    # The same decisions and arguments as yuyin's engine, so both decode the same windows.
+    vad_filter = options.gates_with_vad(duration)
     vad = dataclasses.asdict(options.vad_options)
-    kwargs: dict[str, Any] = {
-        "language": resolve_language(options.language).code,
-        "task": options.task,
-        "beam_size": options.beam_size,
-        "best_of": options.best_of,
-        "patience": options.patience,
-        "temperature": list(options.temperature),
-        "compression_ratio_threshold": options.compression_ratio_threshold,
-        "log_prob_threshold": options.log_prob_threshold,
-        "no_speech_threshold": options.no_speech_threshold,
-        "initial_prompt": options.initial_prompt,
-        "hotwords": options.hotwords,
-        "word_timestamps": options.word_timestamps,
-        "vad_filter": vad_filter,
-        "hallucination_silence_threshold": options.hallucination_silence_threshold,
-    }
+    kwargs = faster_whisper_arguments(
+        options, resolve_language(options.language).code, vad_filter=vad_filter
+    )
     if options.batch_size > 0:
         pipeline = faster_whisper.BatchedInferencePipeline(model)
         vad.pop("max_speech_duration_s")
+        kwargs.pop("condition_on_previous_text")  # batches decode windows independently
 
         def run() -> str:
             segments, _ = pipeline.transcribe(
@@ -302,12 +289,7 @@ def _plain_faster_whisper(
     else:
 
         def run() -> str:
-            segments, _ = model.transcribe(
-                audio,
-                vad_parameters=vad,
-                condition_on_previous_text=options.condition_on_previous_text,
-                **kwargs,
-            )
+            segments, _ = model.transcribe(audio, vad_parameters=vad, **kwargs)
             return " ".join(s.text.strip() for s in segments)
 
     return Transcriber(run, "faster-whisper", "plain", device, compute_type)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["FasterWhisperEngine", "clear_model_cache", "load_engine"]
+__all__ = ["FasterWhisperEngine", "clear_model_cache", "faster_whisper_arguments", "load_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +59,10 @@ class FasterWhisperEngine:
     ) -> EngineRun:
         """Start decoding; segments are decoded lazily as the iterator is consumed."""
         self.check(language, options)
-        kwargs: dict[str, Any] = {
-            "language": language if self.multilingual else "en",
-            "task": options.task,
-            "beam_size": options.beam_size,
-            "best_of": options.best_of,
-            "patience": options.patience,
-            "temperature": list(options.temperature),
-            "compression_ratio_threshold": options.compression_ratio_threshold,
-            "log_prob_threshold": options.log_prob_threshold,
-            "no_speech_threshold": options.no_speech_threshold,
-            "condition_on_previous_text": options.condition_on_previous_text,
-            "initial_prompt": options.initial_prompt,
-            "hotwords": options.hotwords,
-            "word_timestamps": options.word_timestamps,
-            "vad_filter": vad_filter,
-            "hallucination_silence_threshold": options.hallucination_silence_threshold,
+        kwargs = {
+            **faster_whisper_arguments(
+                options, language if self.multilingual else "en", vad_filter=vad_filter
+            ),
             **self.overrides,
         }
         if options.batch_size > 0:
@@ -97,6 +85,29 @@ class FasterWhisperEngine:
             language_probability=float(info.language_probability),
             duration=float(info.duration),
         )
+
+
+def faster_whisper_arguments(
+    options: TranscribeOptions, language: str | None, *, vad_filter: bool
+) -> dict[str, Any]:
+    """`WhisperModel.transcribe` keyword arguments for `options` (VAD parameters apart)."""
+    return {
+        "language": language,
+        "task": options.task,
+        "beam_size": options.beam_size,
+        "best_of": options.best_of,
+        "patience": options.patience,
+        "temperature": list(options.temperature),
+        "compression_ratio_threshold": options.compression_ratio_threshold,
+        "log_prob_threshold": options.log_prob_threshold,
+        "no_speech_threshold": options.no_speech_threshold,
+        "condition_on_previous_text": options.condition_on_previous_text,
+        "initial_prompt": options.initial_prompt,
+        "hotwords": options.hotwords,
+        "word_timestamps": options.word_timestamps,
+        "vad_filter": vad_filter,
+        "hallucination_silence_threshold": options.hallucination_silence_threshold,
+    }
 
 
 def _convert(segments: Iterable[Any]) -> Iterator[Segment]:
