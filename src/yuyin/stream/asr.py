@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from yuyin.audio import SAMPLE_RATE
 from yuyin.engines import Engine
 from yuyin.engines.faster_whisper import FasterWhisperEngine
 from yuyin.languages import resolve_language
@@ -209,7 +210,7 @@ class EngineASR:
             prompt: committed text before the buffer ("" for none).
             language: a Whisper language code, or None to detect.
         """
-        if self._single is None or audio.size > _WINDOW_SEC * 16000:
+        if self._single is None or audio.size > _WINDOW_SEC * SAMPLE_RATE:
             return self.transcribe(audio, prompt=prompt, language=language)
         options = dataclasses.replace(self._options, initial_prompt=prompt.strip() or None)
         run = self._single.run(audio, language=language, options=options, vad_filter=self._vad)

@@ -107,18 +107,20 @@ class OnlineProcessor:
     Feed audio with `feed` (or `insert_audio` + `process` to step by hand); call `finish`
     at the end. Not thread-safe: one processor per stream.
 
-    Args:
-        asr: the decoding step, e.g. `EngineASR(load_engine(ModelOptions("tiny.en")))`.
-        options: language, step size, buffer trimming...
-        offset: stream time of the first sample fed, seconds (e.g. `--start-at`).
-
     Without a language, the recogniser detects it at each step until a step hears words in
     at least `DETECT_LANGUAGE_SEC` of audio; then the language is detected once on that
     buffer (if the recogniser has `detect_language`) and kept for the rest of the stream,
     new utterances included, so a pause or a short ambiguous phrase cannot flip it.
+
+    Args:
+        asr: the decoding step, e.g. `EngineASR(load_engine(ModelOptions("tiny.en")))`.
+        options: language, step size, buffer trimming...
+        offset: stream time of the first sample fed, seconds (e.g. `--start-at`).
         clock: the emission time of events; default: audio time received so far.
         timer: measures compute time, seconds (injectable for tests).
         monitor: the latency controller (shared with a two-pass wrapper).
+        speech_only: the buffer holds one utterance of continuous speech (the voice-activity
+            controller's processor): steps use the recogniser's `transcribe_speech`.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class OnlineProcessor:
         clock: Clock | None = None,
         timer: Clock = time.perf_counter,
         monitor: LatencyMonitor | None = None,
+        speech_only: bool = False,
     ) -> None:
         opts = options or StreamOptions()
         validate_stream_options(opts)
@@ -143,9 +146,9 @@ class OnlineProcessor:
         self.utterance = -1
         #: Decoding steps run so far.
         self.steps = 0
-        #: The buffer holds one utterance of continuous speech (set by the voice-activity
-        #: controller): steps use the recogniser's `transcribe_speech` when it has one.
-        self.speech_only = False
+        #: The buffer holds one utterance of continuous speech: steps use the recogniser's
+        #: `transcribe_speech` when it has one.
+        self.speech_only = speech_only
         #: Seconds spent decoding so far.
         self.compute_sec = 0.0
         self._asr = asr

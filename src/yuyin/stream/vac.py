@@ -173,10 +173,16 @@ class VacProcessor:
         self._origin = round(offset * SAMPLE_RATE)
         self._received = 0
         self.clock: Clock = clock or (lambda: (self._origin + self._received) / SAMPLE_RATE)
+        # Only speech reaches the processor, one utterance at a time.
         self.processor = OnlineProcessor(
-            asr, options, offset=offset, clock=self.clock, timer=timer, monitor=monitor
+            asr,
+            options,
+            offset=offset,
+            clock=self.clock,
+            timer=timer,
+            monitor=monitor,
+            speech_only=True,
         )
-        self.processor.speech_only = True  # only speech reaches it, one utterance at a time
         self.detector = detector or SpeechDetector(self.vac)
         preroll = self.vac.preroll_ms * SAMPLE_RATE // 1000
         self._store = SampleBuffer(preroll + 30 * SAMPLE_RATE)
