@@ -1,5 +1,6 @@
-"""`yuyin models export` run for real: the ONNX export verified through sherpa-onnx, the hf
-copy, and the refusals (non-empty folder, unknown format, a sample without its text)."""
+"""`yuyin models export` run for real: every format verified through its engine (ONNX on the
+built-in sample, the others against CTranslate2's transcript), the hf copy, and the refusals
+(non-empty folder, unknown format, a sample without its text)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,40 @@ def test_onnx_export_is_verified_through_sherpa_onnx(tmp_path):
     assert verify["engine"] == "sherpa-onnx"
     assert verify["metric"] == "wer"
     assert verify["error_rate"] <= 0.15, verify["text"]
+    assert verify["passed"] is True
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fmt", "options", "needs", "engine"),
+    [
+        ("hf", [], "transformers", "transformers"),
+        ("ct2", [], "ctranslate2", "faster-whisper"),
+        ("openai-whisper", [], "whisper", "openai-whisper"),
+        ("ggml", [], "_pywhispercpp", "whisper.cpp"),
+        ("ggml", ["--dtype", "q8_0"], "_pywhispercpp", "whisper.cpp"),
+    ],
+)
+def test_each_export_transcribes_like_ctranslate2_through_its_engine(
+    tmp_path, data_dir, ct2_text, fmt, options, needs, engine
+):
+    # --verify with CTranslate2's own transcript as the known text: the exported weights,
+    # run by another runtime, must give the same words on a clear fixture.
+    pytest.importorskip(needs)
+    out = tmp_path / "export"
+    result = yuyin_cli(
+        "models", "export", "tiny.en", "--format", fmt, "-o", str(out), *options, "--verify",
+        "--verify-audio", str(data_dir / "en.wav"), "--verify-text", ct2_text,
+        "--max-error-rate", "0.05", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["format"] == fmt
+    assert all(Path(f["path"]).is_relative_to(out) for f in report["files"])
+    verify = report["verify"]
+    assert verify["engine"] == engine
+    assert verify["error_rate"] <= 0.05, (verify["text"], ct2_text)
     assert verify["passed"] is True
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 

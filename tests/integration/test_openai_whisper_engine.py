@@ -89,11 +89,38 @@ def test_english_only_model_refuses_chinese_and_hotwords_and_silence_is_empty(ti
     assert yuyin.transcribe(data_dir / "silence.wav", engine=tiny_en, vad=True).segments == ()
 
 
-def test_a_file_that_is_not_a_checkpoint_is_a_model_error(tmp_path):
-    bad = tmp_path / "model.pt"
-    bad.write_bytes(b"not a torch checkpoint")
-    with pytest.raises(yuyin.ModelError, match="cannot load the openai-whisper checkpoint"):
-        load_openai_whisper_engine(str(tmp_path), shared=False)
+def test_a_checkpoint_that_will_not_load_says_which_file_and_why(tiny_en, tmp_path):
+    import torch
+
+    def refusal(name: str, content: bytes | object) -> str:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            torch.save(content, path)
+        with pytest.raises(yuyin.ModelError) as info:
+            load_openai_whisper_engine(str(path), shared=False)
+        message = str(info.value)
+        assert message.startswith(f"cannot load the openai-whisper checkpoint {path}: "), message
+        assert "re-export" in info.value.hint
+        return message
+
+    assert "not a PyTorch checkpoint file" in refusal("junk.pt", b"not a torch checkpoint")
+    whole = tiny_en.path.read_bytes()
+    assert "truncated or damaged" in refusal("cut.pt", whole[: len(whole) // 2])
+    assert "has no 'dims' or 'model_state_dict'" in refusal("other.pt", {"weights": 1})
+    assert "more than tensors" in refusal("module.pt", torch.nn.Linear(2, 2))  # never unpickled
+    checkpoint = torch.load(tiny_en.path, weights_only=True)
+    state = dict(checkpoint["model_state_dict"])
+    del state["decoder.ln.weight"]
+    unfit = refusal("unfit.pt", {**checkpoint, "model_state_dict": state})
+    assert "weights do not fit its 'dims'" in unfit
+    assert "decoder.ln.weight" in unfit
+    # A folder is looked into for model.pt.
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "model.pt").write_bytes(b"junk")
+    with pytest.raises(yuyin.ModelError, match=r"folder/model\.pt: it is not a PyTorch"):
+        load_openai_whisper_engine(str(tmp_path / "folder"), shared=False)
 
 
 def test_a_missing_extra_names_it(monkeypatch):

@@ -41,6 +41,8 @@ def test_the_engine_fits_the_protocol_and_the_registry(tiny_en):
     assert engine.model_name == "tiny.en"
     assert not engine.multilingual
     assert tiny_en.threads == 2
+    # ... and every decode hands them to whisper_full (language detection uses them too).
+    assert tiny_en._params("en", yuyin.TranscribeOptions()).n_threads == 2
     assert tiny_en.path.name == "ggml-model-f16.bin"
     assert load_whispercpp_engine("tiny.en", cpu_threads=2) is tiny_en
     options = yuyin.ModelOptions(engine="whisper.cpp", model="tiny.en", cpu_threads=2)

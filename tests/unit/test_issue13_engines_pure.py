@@ -4,14 +4,22 @@ Gemini Live engine: no model, no network."""
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
+from yuyin.cli import main
 from yuyin.engines.gemini_live import TurnAssembler, options_from_environment
-from yuyin.engines.sherpa_onnx import find_sherpa_model, piece_segments
+from yuyin.engines.sherpa_onnx import (
+    MODEL_KINDS,
+    find_sherpa_model,
+    load_sherpa_engine,
+    piece_segments,
+)
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError, OutputError
 from yuyin.train import exports
 from yuyin.train.export_onnx import read_checkpoint_info, token_bytes, write_tokens
@@ -61,6 +69,49 @@ def test_missing_files_are_named(tmp_path):
         find_sherpa_model(tmp_path / "nowhere")
 
 
+@pytest.mark.parametrize(
+    ("kind", "present", "lacking"),
+    [
+        ("whisper", ["tiny-decoder.onnx", "tiny-tokens.txt"], "encoder"),
+        ("transducer", ["decoder-epoch-99.onnx", "joiner-epoch-99.onnx", "tokens.txt"], "encoder"),
+        ("transducer", ["encoder.onnx", "decoder.onnx", "joiner.int8.onnx"], "tokens"),
+        ("paraformer", ["model.int8.onnx"], "tokens"),
+        ("paraformer", ["paraformer-zh.onnx"], "tokens"),
+    ],
+)
+def test_each_kind_names_the_files_it_lacks_and_needs(tmp_path, kind, present, lacking):
+    touch(tmp_path, *present)
+    with pytest.raises(
+        ModelError, match=f"sherpa-onnx {kind} model but lacks its {lacking}"
+    ) as info:
+        find_sherpa_model(tmp_path)
+    assert info.value.hint == f"a {kind} model needs " + ", ".join(MODEL_KINDS[kind])
+
+
+@pytest.mark.parametrize("files", [[], ["tokens.txt"], ["README.md", "tokens.txt"]])
+def test_a_folder_without_onnx_files_is_taken_as_a_sherpa_folder(tmp_path, files):
+    # Not "not a Whisper model" from the importer: the error lists what sherpa-onnx needs.
+    pytest.importorskip("sherpa_onnx")
+    touch(tmp_path, *files)
+    with pytest.raises(ModelError, match="holds no sherpa-onnx model") as info:
+        load_sherpa_engine(str(tmp_path), shared=False)
+    for kind in MODEL_KINDS:
+        assert kind in info.value.hint
+
+
+def test_the_sherpa_onnx_engine_names_its_extra(monkeypatch, tmp_path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "sherpa_onnx" else real(name, *a),
+    )
+    with pytest.raises(MissingDependencyError) as info:
+        load_sherpa_engine(str(tmp_path))
+    assert info.value.extra == "sherpa-onnx"
+    assert "yuyin[sherpa-onnx]" in info.value.hint
+
+
 # --- results to segments -----------------------------------------------------------------------
 
 
@@ -107,6 +158,19 @@ def test_chinese_tokens_are_split_into_characters_with_punctuation_attached():
     assert [w.word for w in segment.words] == ["我", "們", "去。"]
     assert segment.words[1].start == pytest.approx(0.2)
     assert segment.text == "我們去。"
+
+
+def test_chinese_tokens_of_a_model_without_a_language_are_still_one_word_per_character():
+    # A Paraformer (or transducer) result carries no language: the script decides.
+    r = result(
+        text="我們去 ok",
+        tokens=["我們", "去", " ok"],
+        timestamps=[0.0, 0.4, 0.6],
+        durations=[0.4, 0.2, 0.2],
+    )
+    (segment,) = piece_segments(r, 0.0, 5.0, "", with_words=True)
+    assert [w.word for w in segment.words] == ["我", "們", "去", " ok"]
+    assert [w.start for w in segment.words] == pytest.approx([0.0, 0.2, 0.4, 0.6])
 
 
 def test_without_timestamps_a_piece_is_one_segment_without_words():
@@ -194,6 +258,36 @@ def test_a_missing_exporter_or_extra_is_named(monkeypatch):
     with pytest.raises(MissingDependencyError) as info:
         exports.exporter("y")
     assert "yuyin[z]" in info.value.hint
+
+
+def test_verify_with_a_missing_engine_extra_fails_before_exporting(monkeypatch, tmp_path):
+    # An export takes minutes and hundreds of MB: the verifying engine is checked first.
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "whisper" else real(name, *a)
+    )
+    out = tmp_path / "out"
+    args = ["models", "export", "no-such-model", "-f", "openai-whisper", "-o", str(out)]
+    result = CliRunner().invoke(main, [*args, "--verify"])
+    assert result.exit_code == 5, result.output
+    assert "--engine openai-whisper" in result.output
+    assert "'openai-whisper'" in result.output  # the pip name, not the import name
+    assert "yuyin[openai-whisper]" in result.output
+    assert "preparing" not in result.output
+    assert not out.exists()
+    # Without --verify the same command goes on to the model (and fails there instead).
+    assert CliRunner().invoke(main, args).exit_code == 4
+
+
+def test_an_option_of_another_format_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    args = ["models", "export", "no-such-model", "-f", "onnx", "-o", str(out)]
+    result = CliRunner().invoke(main, [*args, "--dtype", "q8_0"])
+    assert result.exit_code == 2, result.output
+    assert "the onnx format takes no option dtype" in result.output
+    assert "ggml: dtype" in result.output
+    assert "preparing" not in result.output
+    assert not out.exists()
 
 
 def test_hf_export_copies_and_refuses_a_full_folder(tmp_path):

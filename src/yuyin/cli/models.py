@@ -79,23 +79,37 @@ def _files(path: Path) -> list[dict[str, Any]]:
     return [{"path": str(p), "bytes": p.stat().st_size} for p in files]
 
 
+def _verify_engine(fmt: str) -> str:
+    """The engine that verifies a `fmt` export, checked before any export work is done.
+
+    An export can take minutes and hundreds of MB; finding the verifying engine's extra
+    missing only afterwards would waste both.
+    """
+    from yuyin.engines.registry import ENGINES
+    from yuyin.errors import ConfigurationError
+    from yuyin.train.exports import EXPORT_FORMATS
+
+    engine_name = EXPORT_FORMATS[fmt].engine
+    info = ENGINES.get(engine_name)
+    if info is None:
+        raise ConfigurationError(
+            f"cannot verify: the {engine_name} engine is not part of this yuyin install",
+            hint="export without --verify",
+        )
+    info.require(f"--verify (a transcription with --engine {engine_name})")
+    return engine_name
+
+
 def _verify(
     fmt: str, exported: Path, audio: Path, text: str, language: str, max_wer: float
 ) -> dict[str, Any]:
     """Transcribe `audio` with the format's engine on the exported model; score it."""
     import yuyin
     from yuyin.engines import load_engine
-    from yuyin.engines.registry import ENGINES
-    from yuyin.errors import ConfigurationError, ModelError
+    from yuyin.errors import ModelError
     from yuyin.eval.scoring import score_texts
-    from yuyin.train.exports import EXPORT_FORMATS
 
-    engine_name = EXPORT_FORMATS[fmt].engine
-    if engine_name not in ENGINES:
-        raise ConfigurationError(
-            f"cannot verify: the {engine_name} engine is not part of this yuyin install",
-            hint="export without --verify",
-        )
+    engine_name = _verify_engine(fmt)
     options = yuyin.ModelOptions(model=str(exported), engine=engine_name)
     engine = load_engine(options, shared=False)
     started = time.perf_counter()
@@ -195,15 +209,20 @@ def export_command(
     """Export MODEL to another runtime's format.
 
     MODEL is an embedded name (tiny.en, base), a CTranslate2 Whisper folder or a Hugging
-    Face Whisper folder. Every format is written from the Hugging Face checkpoint, which is
-    imported once into the cache for the first two. Example:
+    Face Whisper folder. Every format is written from the Hugging Face checkpoint; a name or
+    a CTranslate2 folder is first imported into one, once, in the cache. Example:
 
     \b
       yuyin models export tiny.en --format onnx --output-dir tiny-onnx --verify
       yuyin transcribe talk.wav --engine sherpa-onnx --model tiny-onnx
     """
     from yuyin.errors import ConfigurationError, OutputError
-    from yuyin.train.exports import VERIFY_SAMPLE, VERIFY_TEXT, export_checkpoint
+    from yuyin.train.exports import (
+        VERIFY_SAMPLE,
+        VERIFY_TEXT,
+        check_export_options,
+        export_checkpoint,
+    )
 
     if verify_audio is not None and verify_text is None:
         raise ConfigurationError(
@@ -215,6 +234,11 @@ def export_command(
             f"{output_dir} already exists and is not empty",
             hint="choose a new --output-dir, or delete the folder first",
         )
+
+    # Everything that can be refused is refused before the (slow) import and export.
+    check_export_options(fmt, dtype=dtype, quantization=quantization)
+    if verify:
+        _verify_engine(fmt)
 
     def status(message: str) -> None:
         if not json_output:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 import threading
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -315,28 +317,79 @@ def load_openai_whisper_engine(
 
 
 def _load(path: Path, device: str) -> Any:
-    import pickle
-
     import torch
     from whisper import ModelDimensions, Whisper
 
     log.info("loading %s with openai-whisper on %s", path, device)
-    # What `whisper.load_model(path)` does, plus the alignment heads the export carries
-    # (load_model only knows those of its own downloadable models).
-    try:
-        checkpoint = torch.load(path, map_location=device, weights_only=True)
-        model = Whisper(ModelDimensions(**checkpoint["dims"]))
-        model.load_state_dict(checkpoint["model_state_dict"])
-        heads = checkpoint.get("alignment_heads")
-        if isinstance(heads, bytes):
-            model.set_alignment_heads(heads)
-    except (OSError, RuntimeError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as exc:
-        raise ModelError(
-            f"cannot load the openai-whisper checkpoint {path}: {exc}",
+
+    def refuse(why: str) -> ModelError:
+        return ModelError(
+            f"cannot load the openai-whisper checkpoint {path}: {why}",
             hint="it must hold 'dims' and 'model_state_dict' (what `yuyin models export "
             "--format openai-whisper` writes); re-export it",
-        ) from exc
+        )
+
+    # What `whisper.load_model(path)` does, plus the alignment heads the export carries
+    # (load_model only knows those of its own downloadable models). Each step has its own
+    # reason, because torch's own messages (a bare number for a file that is not a
+    # checkpoint) do not say what is wrong.
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except OSError as exc:
+        raise refuse(f"it cannot be read ({exc.strerror or exc})") from exc
+    except Exception as exc:
+        # torch's unpicklers raise whatever the bytes lead them to (KeyError, struct.error,
+        # EOFError, UnpicklingError, RuntimeError): tell the cases apart by the file itself.
+        raise refuse(_unloadable(path, exc)) from exc
+    if not isinstance(checkpoint, dict):
+        raise refuse(f"it holds a {type(checkpoint).__name__}, not a checkpoint dictionary")
+    missing = [key for key in ("dims", "model_state_dict") if key not in checkpoint]
+    if missing:
+        raise refuse(
+            "it has no "
+            + " or ".join(repr(k) for k in missing)
+            + f" (its keys: {', '.join(map(str, list(checkpoint)[:5])) or 'none'})"
+        )
+    try:
+        model = Whisper(ModelDimensions(**checkpoint["dims"]))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise refuse(f"its 'dims' are not Whisper's dimensions ({exc})") from exc
+    try:
+        model.load_state_dict(checkpoint["model_state_dict"])
+    except (TypeError, RuntimeError) as exc:
+        raise refuse(f"its weights do not fit its 'dims' ({_brief(exc)})") from exc
+    heads = checkpoint.get("alignment_heads")
+    if isinstance(heads, bytes):
+        try:
+            model.set_alignment_heads(heads)
+        except (ValueError, RuntimeError, OSError, EOFError) as exc:  # base85, gzip, shape
+            raise refuse(f"its 'alignment_heads' cannot be decoded ({exc})") from exc
     return model.to(device).eval()
+
+
+def _unloadable(path: Path, exc: BaseException) -> str:
+    """Why `torch.load` failed on `path`, from the file (torch.save writes a zip archive)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+        whole = zipfile.is_zipfile(path)
+    except OSError as error:
+        return f"it cannot be read ({error.strerror or error})"
+    if head != b"PK\x03\x04":
+        return "it is not a PyTorch checkpoint file"
+    if not whole:
+        return "it is truncated or damaged (the zip archive torch.save writes is incomplete)"
+    # A whole pickled module, say: loading it would run code from the file.
+    return (
+        "it holds more than tensors and plain values, which torch will not unpickle "
+        f"({_brief(exc)})"
+    )
+
+
+def _brief(exc: BaseException, limit: int = 240) -> str:
+    """torch's message on one line, cut at `limit` characters (its lists can be long)."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())  # no terminal colours
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def clear_openai_whisper_cache() -> None:

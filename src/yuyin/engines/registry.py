@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yuyin.engines.base import Engine
-from yuyin.errors import ConfigurationError
+from yuyin.errors import ConfigurationError, MissingDependencyError
 from yuyin.options import ModelOptions
 
 __all__ = ["ENGINES", "EngineInfo", "engine_infos", "load_engine"]
@@ -26,6 +26,7 @@ class EngineInfo:
     streaming: bool
     translation: bool
     local: bool
+    package: str  # the pip distribution that provides `module`
 
     @property
     def installed(self) -> bool:
@@ -35,6 +36,11 @@ class EngineInfo:
         except ModuleNotFoundError:  # a dotted name whose parent package is missing
             return False
 
+    def require(self, feature: str) -> None:
+        """Raise MissingDependencyError naming the engine's extra unless it is installed."""
+        if not self.installed:
+            raise MissingDependencyError(self.package, self.extra or "dev", feature)
+
 
 ENGINES: dict[str, EngineInfo] = {
     info.name: info
@@ -42,40 +48,43 @@ ENGINES: dict[str, EngineInfo] = {
         EngineInfo(
             "faster-whisper", "Whisper on CTranslate2 (default; embedded models, CPU or CUDA)",
             None, "faster_whisper", "Whisper's 100 (tiny.en: English)", True, True, True, True,
+            package="faster-whisper",
         ),
         EngineInfo(
             "openai", "Any OpenAI-compatible API: OpenAI, another yuyin server (--base-url)",
             "openai", "openai", "the API's (Whisper: 100)", True, False, True, False,
+            package="openai",
         ),
         EngineInfo(
             "transformers", "Hugging Face transformers Whisper: HF checkpoints, or the embedded "
             "models imported from CTranslate2", "train", "transformers", "Whisper's 100",
-            True, False, True, True,
+            True, False, True, True, package="transformers",
         ),
         EngineInfo(
             "openai-whisper", "OpenAI's reference Whisper (PyTorch) on the embedded models, "
             "exported once to its checkpoint format", "openai-whisper", "whisper",
-            "Whisper's 100", True, False, True, True,
+            "Whisper's 100", True, False, True, True, package="openai-whisper",
         ),
         EngineInfo(
             "whisper.cpp", "whisper.cpp through pywhispercpp on the embedded models, exported "
             "once to ggml (f16; --compute-type int8: q8_0)", "whispercpp", "_pywhispercpp",
-            "Whisper's 100", True, False, True, True,
+            "Whisper's 100", True, False, True, True, package="pywhispercpp",
         ),
         EngineInfo(
             "google", "Google Cloud Speech-to-Text v2 (chirp_2; needs GOOGLE_CLOUD_PROJECT)",
             "google", "google.cloud.speech_v2", "BCP-47 locales (default cmn-Hant-TW)",
-            True, True, True, False,
+            True, True, True, False, package="google-cloud-speech",
         ),
         EngineInfo(
             "sherpa-onnx", "sherpa-onnx: Whisper exported to ONNX (embedded models too), or a "
             "Paraformer / Zipformer transducer folder", "sherpa-onnx", "sherpa_onnx",
             "Whisper's 100; other models: their own", True, False, True, True,
+            package="sherpa-onnx",
         ),
         EngineInfo(
             "gemini-live", "Google Gemini Live API input transcription (needs GEMINI_API_KEY)",
             "gemini", "google.genai", "Gemini's (English, Chinese, ...)", False, False, False,
-            False,
+            False, package="google-genai",
         ),
     )
 }  # fmt: skip

@@ -34,7 +34,7 @@ from yuyin.engines.base import EngineRun
 from yuyin.engines.models import default_cache_dir, resolve_model
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
 from yuyin.options import ModelOptions, TranscribeOptions
-from yuyin.types import Segment, Word
+from yuyin.types import Segment, Word, is_cjk
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -43,6 +43,7 @@ __all__ = [
     "MODEL_KINDS",
     "SherpaModel",
     "SherpaOnnxEngine",
+    "check_model_metadata",
     "clear_sherpa_cache",
     "find_sherpa_model",
     "load_sherpa_engine",
@@ -63,6 +64,14 @@ _WHISPER_METADATA = (
     "blank_id", "translate", "transcribe", "is_multilingual", "no_timestamps", "no_speech",
     "sot_sequence",
 )  # fmt: skip
+# The file of each other kind whose metadata sherpa-onnx reads, and the keys it needs there.
+_KIND_METADATA: dict[str, tuple[str, tuple[str, ...]]] = {
+    "transducer": ("decoder", ("vocab_size", "context_size")),
+    "paraformer": (
+        "model",
+        ("vocab_size", "lfr_window_size", "lfr_window_shift", "neg_mean", "inv_stddev"),
+    ),
+}
 # sherpa-onnx keeps 50 of Whisper's 3000 frames as a tail: a piece must be shorter.
 _MAX_PIECE_S = 29.0
 # Scripts written without spaces: every character is a word (as in the transformers engine).
@@ -135,22 +144,77 @@ def find_sherpa_model(folder: str | os.PathLike[str]) -> SherpaModel:
     return SherpaModel(kind, path, {role: file for role, file in needed.items() if file})
 
 
+def _onnx_metadata(path: Path, hint: str) -> dict[str, str]:
+    """The metadata (key -> value) of an ONNX file, read without its weights.
+
+    Raises:
+        ModelError: not a readable ONNX file.
+    """
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError and others on a damaged file
+        raise ModelError(
+            f"{path} is not a readable ONNX file ({type(exc).__name__})", hint=hint
+        ) from exc
+    if not model.HasField("graph"):  # an empty file parses as an empty model
+        raise ModelError(f"{path} is not an ONNX model (it holds no graph)", hint=hint)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def check_model_metadata(model: SherpaModel) -> None:
+    """Check that a transducer or Paraformer folder's files carry the metadata sherpa-onnx reads.
+
+    sherpa-onnx ends the whole process when one of these keys is missing, so a file that
+    was exported without them is refused here with its name and the keys it lacks.
+
+    Raises:
+        ModelError: an unreadable ONNX file, or metadata missing.
+    """
+    if model.kind not in _KIND_METADATA:
+        return
+    role, keys = _KIND_METADATA[model.kind]
+    unreadable = "download the model again, or export it again"
+    if model.kind == "transducer":
+        encoder = _onnx_metadata(model.files["encoder"], unreadable)
+        if "EncDec" in encoder.get("model_type", ""):
+            return  # a NeMo transducer: sherpa-onnx reads other keys, from the encoder
+    if model.kind == "paraformer" and not _has_token(model.files["tokens"], "</s>"):
+        # sherpa-onnx looks the end-of-sentence token up by name and fails obscurely.
+        raise ModelError(
+            f"{model.files['tokens']} has no </s> token, which a Paraformer model ends with",
+            hint="use the tokens.txt that came with the model",
+        )
+    path = model.files[role]
+    metadata = _onnx_metadata(path, unreadable)
+    missing = [k for k in keys if k not in metadata]
+    if missing:
+        raise ModelError(
+            f"{path} lacks the metadata sherpa-onnx reads for a {model.kind} model: "
+            + ", ".join(missing),
+            hint="export the model with the sherpa-onnx export script of its recipe (icefall "
+            "for Zipformer, FunASR for Paraformer), which writes this metadata",
+        )
+
+
+def _has_token(tokens: Path, symbol: str) -> bool:
+    try:
+        lines = tokens.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise ModelError(f"cannot read {tokens}: {exc.strerror or exc}") from exc
+    return any(line.split(maxsplit=1)[:1] == [symbol] for line in lines)
+
+
 def whisper_metadata(encoder: Path) -> dict[str, str]:
     """The metadata of a Whisper encoder ONNX file, checked for what sherpa-onnx needs.
 
     Raises:
         ModelError: not an ONNX file, or metadata sherpa-onnx needs is missing.
     """
-    import onnx
-
-    try:
-        model = onnx.load(str(encoder), load_external_data=False)
-    except Exception as exc:  # protobuf raises DecodeError and others on a damaged file
-        raise ModelError(
-            f"{encoder} is not a readable ONNX file ({type(exc).__name__})",
-            hint="re-export the model: yuyin models export MODEL --format onnx",
-        ) from exc
-    metadata = {p.key: p.value for p in model.metadata_props}
+    metadata = _onnx_metadata(
+        encoder, hint="re-export the model: yuyin models export MODEL --format onnx"
+    )
     missing = [k for k in _WHISPER_METADATA if k not in metadata]
     if metadata.get("is_multilingual") == "1":
         missing += [k for k in ("all_language_tokens", "all_language_codes") if k not in metadata]
@@ -183,6 +247,7 @@ class SherpaOnnxEngine:
         # sherpa-onnx streams are cheap but one recognizer decodes one stream at a time here.
         self._lock = threading.Lock()
         if model.kind != "whisper":
+            check_model_metadata(model)
             self._recognizer("", "transcribe")  # load now: a bad model fails at load time
 
     @property
@@ -251,9 +316,11 @@ class SherpaOnnxEngine:
                 recognizer = sherpa_onnx.OfflineRecognizer.from_paraformer(
                     paraformer=files["model"], **common
                 )
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, IndexError, KeyError) as exc:
+            # IndexError/KeyError: a symbol the runtime looks up is not in tokens.txt.
             raise ModelError(
-                f"sherpa-onnx cannot load the {self.kind} model in {self.model.folder}: {exc}",
+                f"sherpa-onnx cannot load the {self.kind} model in {self.model.folder}: "
+                + str(exc).strip(),
                 hint=f"a {self.kind} model needs " + ", ".join(MODEL_KINDS[self.kind]),
             ) from exc
         self._recognizers[key] = recognizer
@@ -338,7 +405,9 @@ def _group_words(
     for token, start, end in zip(tokens, starts, ends, strict=True):
         text = token
         opens = text.startswith(" ") or not words
-        if language in _UNSPACED_LANGUAGES:
+        # Paraformer and transducer models name no language: their Chinese tokens are
+        # told by their script instead, or a whole sentence would become one word.
+        if language in _UNSPACED_LANGUAGES or any(is_cjk(c) for c in text):
             # One word per character; a token spanning several splits its time evenly.
             # Punctuation joins the character before it.
             chars = list(text.strip())
@@ -446,6 +515,20 @@ def _onnx_folder(model: str, cache_dir: Path | None) -> Path:
     return encoder.parent
 
 
+def _is_sherpa_folder(path: Path) -> bool:
+    """Whether `--model` names a sherpa-onnx model folder rather than a model to export.
+
+    A folder that holds no CTranslate2 (`model.bin`) or Hugging Face (`config.json`) model
+    is taken as a sherpa-onnx folder even when its ONNX files are missing, so the error
+    lists what each kind of sherpa-onnx model needs instead of what an import needs.
+    """
+    if not path.is_dir():
+        return False
+    if any(path.glob("*.onnx")):
+        return True
+    return not ((path / "model.bin").is_file() or (path / "config.json").is_file())
+
+
 def _num_threads(cpu_threads: int) -> int:
     return cpu_threads if cpu_threads > 0 else max(1, min(os.cpu_count() or 1, 8))
 
@@ -486,8 +569,7 @@ def load_sherpa_engine(
             f"the sherpa-onnx engine runs on the CPU, not {device!r}", hint="use --device cpu"
         )
     local = Path(model).expanduser()
-    is_sherpa_folder = local.is_dir() and any(local.glob("*.onnx"))
-    folder = local if is_sherpa_folder else _onnx_folder(model, cache_dir)
+    folder = local if _is_sherpa_folder(local) else _onnx_folder(model, cache_dir)
     threads = _num_threads(cpu_threads)
     key = (str(folder.resolve()), threads)
     with _cache_lock:

@@ -30,6 +30,7 @@ __all__ = [
     "VERIFY_SAMPLE",
     "VERIFY_TEXT",
     "ExportFormat",
+    "check_export_options",
     "export_checkpoint",
     "export_hf",
     "exporter",
@@ -144,8 +145,27 @@ def export_checkpoint(
             output folder, unwritable output).
     """
     function = exporter(fmt)
+    given = check_export_options(fmt, **options)
+    return function(Path(checkpoint), Path(output_dir), **given)
+
+
+def check_export_options(fmt: str, **options: Any) -> dict[str, Any]:
+    """The options `fmt` takes, with those left as None dropped; checked before any work.
+
+    Args:
+        fmt: a key of `EXPORT_FORMATS`.
+        options: option name -> value (None: not given).
+
+    Raises:
+        ConfigurationError: an unknown format, or an option the format does not take.
+    """
+    spec = EXPORT_FORMATS.get(fmt)
+    if spec is None:
+        raise ConfigurationError(
+            f"unknown export format {fmt!r}", hint="choose one of: " + ", ".join(EXPORT_FORMATS)
+        )
     given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(given) - set(EXPORT_FORMATS[fmt].options))
+    unknown = sorted(set(given) - set(spec.options))
     if unknown:
         raise ConfigurationError(
             f"the {fmt} format takes no option " + ", ".join(unknown),
@@ -154,7 +174,7 @@ def export_checkpoint(
                 f"{f.name}: {', '.join(f.options) or '-'}" for f in EXPORT_FORMATS.values()
             ),
         )
-    return function(Path(checkpoint), Path(output_dir), **given)
+    return given
 
 
 def export_hf(checkpoint: str | os.PathLike[str], output_dir: str | os.PathLike[str]) -> Path:
