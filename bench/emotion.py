@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -29,11 +30,24 @@ from yuyin.emotion import (
     extract_features,
     load_dataset,
 )
+from yuyin.errors import YuyinError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    """Parse the command line and run the benchmark; yuyin's errors end it cleanly."""
+    try:
+        run()
+    except YuyinError as exc:  # a bad folder or option: say what to do, no traceback
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+
+
+def run() -> None:
+    """Extract features once, cross-validate every model, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", nargs="?", default=str(ROOT / "tests" / "data" / "emotion"))
     parser.add_argument("--labels", default="emotion8", choices=["emotion8", "emotion16"])
@@ -82,7 +96,7 @@ def main() -> None:
         started = time.perf_counter()
         cv = cross_validate(
             fs.clips, fs.labels, groups, dataset.classes, label_set=args.labels,
-            features=features, options=options, folds=args.folds,
+            features=features, options=options, folds=args.folds, genders=fs.genders,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         spread = float(np.std([f.uar for f in cv.folds]))

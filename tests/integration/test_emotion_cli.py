@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,13 +16,14 @@ CLASSES = ["neutral", "happy", "sad", "angry"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def yuyin(*args: str) -> subprocess.CompletedProcess[str]:
+def yuyin(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "yuyin", "emotion", *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -31,7 +33,7 @@ def trained(tmp_path_factory, data_dir):
     model = folder / "emotion.zip"
     result = yuyin(
         "train", str(data_dir / "emotion"), "--classes", ",".join(CLASSES), "-o", str(model),
-        "--folds", "2", "--no-curve", "--plots", str(folder / "plots"), "--json",
+        "--folds", "2", "--plots", str(folder / "plots"), "--json",
     )  # fmt: skip
     return model, folder, result
 
@@ -51,16 +53,20 @@ def test_train_json(trained):
     assert cv["uar"] > 0.5  # chance is 0.25
     assert summary["model"] == str(model)
     assert model.is_file()
-    assert (folder / "plots" / "confusion.png").read_bytes().startswith(PNG)
-    assert str(folder / "plots" / "confusion.png") in summary["written"]
+    for name in ("confusion.png", "learning_curve.png"):
+        assert (folder / "plots" / name).read_bytes().startswith(PNG)
+        assert str(folder / "plots" / name) in summary["written"]
+    curve = summary["learning_curve"]
+    assert len(curve["speakers"]) == len(curve["test_uar"]) >= 2
 
 
 def test_predict_json_whole_file_and_per_segment(trained, data_dir, tmp_path):
     model, _, _ = trained
-    transcript = tmp_path / "t.json"
-    segments = [{"start": 0.0, "end": 2.3, "text": " I like to read."},
-                {"start": 5.3, "end": 5.35, "text": " (too short)"}]  # fmt: skip
-    transcript.write_text(json.dumps({"segments": segments}))
+    transcript = tmp_path / "t.srt"  # subtitles: one emotion per cue
+    transcript.write_text(
+        "1\n00:00:00,000 --> 00:00:02,300\nI like to read.\n\n"
+        "2\n00:00:05,300 --> 00:00:05,350\n(too short)\n"
+    )
     result = yuyin(
         "predict", str(data_dir / "en.flac"), "--model", str(model), "--json", "--per-segment",
         "--transcript", str(transcript),
@@ -96,6 +102,37 @@ def test_predict_without_a_model_explains_how_to_train_one(data_dir):
     assert "error: no emotion model given" in result.stderr
     assert "yuyin emotion train" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_model_named_in_the_hint_can_come_from_the_environment(trained, data_dir):
+    model, _, _ = trained
+    hint = yuyin("predict", str(data_dir / "en.wav")).stderr
+    assert "YUYIN_EMOTION_PREDICT_MODEL" in hint
+    result = yuyin(
+        "predict", str(data_dir / "en.wav"), "--json",
+        env={"YUYIN_EMOTION_PREDICT_MODEL": str(model)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["label"] in CLASSES
+
+
+def test_predict_per_segment_finds_the_segments_with_whisper(trained, data_dir):
+    model, _, _ = trained
+    result = yuyin(
+        "predict", str(data_dir / "en.wav"), "-m", str(model), "--per-segment",
+        "--asr-model", "tiny.en", "--language", "en", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    segments = data["segments"]
+    assert len(segments) >= 2  # en.wav is two sentences
+    assert all(s["text"] for s in segments)  # one emotion per subtitle line, with its text
+    previous_end = 0.0
+    for s in segments:
+        assert previous_end <= s["start"] < s["end"] <= data["duration"] + 0.05
+        previous_end = s["end"]
+        assert s["label"] in CLASSES
+        assert sum(s["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_bad_inputs_exit_with_clean_errors(trained, data_dir, tmp_path):
@@ -139,6 +176,8 @@ def test_help_describes_the_commands_and_model_trust():
     for command in ("train", "eval", "predict"):
         assert command in result.stdout
     train_help = yuyin("train", "--help").stdout
+    # The docstring is dedented, not printed with its source indent.
+    assert "\n  DATA is a folder of RAVDESS-named files" in train_help
     assert "RAVDESS" in train_help
     assert "speaker" in train_help
     assert "only load models you trained yourself" in " ".join(train_help.split())

@@ -101,6 +101,8 @@ def test_generated_folder_reads_as_ravdess(emotion_dir):
     assert len(ds.speakers) == 8
     assert all(Path(s.audio).is_file() for s in ds.samples)
     assert not ds.skipped
+    for s in ds.samples:  # odd actors male: cross-validation balances the genders
+        assert s.gender == ("male" if int(s.speaker[-2:]) % 2 else "female")
 
 
 def test_emotion16_labels_carry_the_gender(emotion_dir):
@@ -206,7 +208,10 @@ def test_manifest_emotion16_needs_a_gender(tmp_path, emotion_dir):
         classes=["female_happy", "male_sad"],
     )
     assert [s.label for s in ds.samples] == ["female_happy", "male_sad"]
+    assert [s.gender for s in ds.samples] == ["female", "male"]
     assert "needs a gender" in ds.skipped[0].reason
+    emotion8 = load_dataset(ds.path, classes=["happy", "sad"])
+    assert [s.gender for s in emotion8.samples] == ["female", "male", ""]
 
 
 def test_manifest_problems(tmp_path):

@@ -114,3 +114,45 @@ def test_feature_options_round_trip_and_reject_unknown_keys():
     with pytest.raises(ConfigurationError, match=r"unknown feature setting.*wavelets") as info:
         FeatureOptions.from_dict({**opts.to_dict(), "wavelets": 3})
     assert "different version" in info.value.hint
+
+
+def test_speaking_rate_follows_the_tempo_of_the_same_sentence(data_dir):
+    # The generated set says each sentence slowly (sad, -40 % rate), at normal pace
+    # (neutral) and fast (angry, +50 %); energy peaks per second is the rate proxy.
+    from yuyin.audio import decode_audio
+
+    def rate(path):
+        return float(pooled_features(frame_features(decode_audio(path)[0]))[-2])
+
+    folder = data_dir / "emotion"
+    for actor in range(1, 9):
+        for statement in ("01", "02"):
+            stem = f"03-01-{{}}-{{}}-{statement}-01-{actor:02d}.ogg"
+            clip = folder / f"Actor_{actor:02d}" / stem
+            sad, neutral, angry = (
+                rate(str(clip).format(e, i)) for e, i in (("04", "02"), ("01", "01"), ("05", "02"))
+            )
+            assert sad < neutral < angry, (actor, statement, sad, neutral, angry)
+
+
+def test_audio_is_resampled_with_an_anti_aliasing_filter(tmp_path):
+    # A 12 kHz tone recorded at 48 kHz is above the 8 kHz limit of 16 kHz audio: a filtered
+    # resampler removes it, plain decimation (every third sample, as the seed did) folds it
+    # down to a loud 4 kHz tone that the model would hear as sound.
+    from yuyin.audio import write_audio
+    from yuyin.emotion import EmotionSample, extract_features
+
+    rate = 48000
+    t = np.arange(rate) / rate
+    fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.05)  # no click at the ends
+    high = (0.5 * fade * np.sin(2 * np.pi * 12000 * t)).astype(np.float32)
+    low = (0.5 * fade * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    assert 20 * np.log10(np.max(np.abs(high[::3]))) > -10  # decimation keeps it loud
+    samples = [
+        EmotionSample(name, str(write_audio(tmp_path / f"{name}.wav", wave, rate)), "x")
+        for name, wave in (("high", high), ("low", low))
+    ]
+    fs = extract_features(samples)
+    assert [s.id for s in fs.samples] == ["low"]
+    assert [s.id for s in fs.skipped] == ["high"]
+    assert "silent" in fs.skipped[0].reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import Any
 
 import numpy as np
 import pytest
@@ -139,6 +140,66 @@ def test_cross_validation_folds_never_share_a_speaker(monkeypatch):
     assert sum(f.clips for f in cv.folds) == len(clips) == cv.scores.clips
     assert cv.scores.uar > 0.9  # the synthetic classes are easy
     assert cv.to_dict()["folds"] == 3
+
+
+def test_folds_keep_both_genders_in_training_for_emotion16():
+    # Speakers alternate male, female as RAVDESS actors do; the label carries the gender.
+    # Plain GroupKFold put every man in one fold: with two folds no training part held
+    # the other gender's classes and UAR was 0.
+    rng = np.random.default_rng(0)
+    clips, labels, speakers = [], [], []
+    for s in range(8):
+        gender = "male" if s % 2 == 0 else "female"
+        for c, name in enumerate(("calm", "loud")):
+            for _ in range(4):
+                level = 3.0 * c + (6.0 if gender == "female" else 0.0)
+                clips.append(rng.normal(level, 1.0, (40, FEATURES.frame_dims)).astype(np.float32))
+                labels.append(f"{gender}_{name}")
+                speakers.append(f"actor_{s + 1:02d}")
+    classes = ("male_calm", "male_loud", "female_calm", "female_loud")
+    cv = cross_validate(
+        clips, labels, speakers, classes, label_set="emotion16", features=FEATURES, folds=2
+    )
+    assert cv.speaker_independent
+    assert all(set(f.recall) == set(classes) for f in cv.folds)  # every class in every test
+    assert cv.scores.uar > 0.9
+
+
+def test_folds_balance_genders_when_they_are_known():
+    # Same alternating speakers, emotion8-style labels; the two genders show "loud" in
+    # different columns. Trained on one gender and tested on the other (what GroupKFold's
+    # two folds did) a model never learns the other gender's cue; with both genders on
+    # both sides of every fold the classes are easy.
+    rng = np.random.default_rng(1)
+    clips, labels, speakers, genders = [], [], [], []
+    for s in range(8):
+        gender = "male" if s % 2 == 0 else "female"
+        cue = slice(0, 40) if gender == "male" else slice(40, 79)
+        for name in ("calm", "loud"):
+            for _ in range(4):
+                frames = rng.normal(0.0, 1.0, (40, FEATURES.frame_dims))
+                if name == "loud":
+                    frames[:, cue] += 3.0
+                clips.append(frames.astype(np.float32))
+                labels.append(name)
+                speakers.append(f"actor_{s + 1:02d}")
+                genders.append(gender)
+    common: dict[str, Any] = {"label_set": "emotion8", "features": FEATURES, "folds": 2}
+    classes = ("calm", "loud")
+    assert cross_validate(clips, labels, speakers, classes, **common).scores.uar < 0.8
+    balanced = cross_validate(clips, labels, speakers, classes, genders=genders, **common)
+    assert balanced.scores.uar > 0.9
+    curve = learning_curve(clips, labels, speakers, classes, genders=genders, points=2, **common)
+    assert curve.test_uar[-1] > 0.9
+
+
+def test_cross_validation_needs_a_class_with_two_clips():
+    clips, labels, _ = synthetic(n_speakers=1, per_class=1)  # one clip of each class
+    with pytest.raises(InputError, match="two clips of some class") as info:
+        cross_validate(
+            clips, labels, ["a", "b", "c"], CLASSES, label_set="custom", features=FEATURES
+        )
+    assert "--folds 0" in info.value.hint
 
 
 def test_cross_validation_without_speakers_is_flagged():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -161,7 +162,8 @@ def emotion_command() -> None:
 )  # fmt: skip
 @click.option(
     "--folds", type=click.IntRange(min=0), default=5,
-    help="Speaker-independent cross-validation folds (at most one per speaker; 0: skip).",
+    help="Speaker-independent cross-validation folds (at most one per speaker: as many as "
+    "there are speakers is leave-one-speaker-out; 0: skip).",
 )  # fmt: skip
 @click.option(
     "--plots", type=click.Path(file_okay=False), default=None,
@@ -341,6 +343,7 @@ def _line(p: EmotionPrediction) -> str:
 @click.argument("file", type=click.Path())
 @click.option(
     "-m", "--model", "model_path", default=None, type=click.Path(dir_okay=False),
+    envvar="YUYIN_EMOTION_PREDICT_MODEL", show_envvar=True,
     help="A model file from `yuyin emotion train` (none is shipped; see above).",
 )  # fmt: skip
 @click.option(
@@ -349,8 +352,9 @@ def _line(p: EmotionPrediction) -> str:
 )  # fmt: skip
 @click.option(
     "--transcript", type=click.Path(dir_okay=False), default=None,
-    help="With --per-segment: use the segments of this yuyin JSON transcript "
-    "(`yuyin transcribe FILE -f json`) instead of transcribing FILE.",
+    help="With --per-segment: use the segments of this transcript instead of transcribing "
+    "FILE: yuyin JSON (`yuyin transcribe FILE -f json`) or .srt/.vtt subtitles (one "
+    "emotion per cue).",
 )  # fmt: skip
 @click.option(
     "--asr-model", default="base",
@@ -382,7 +386,7 @@ def predict_command(
     Examples:
       yuyin emotion predict clip.wav --model emotion.zip --json
       yuyin emotion predict talk.mp4 --model emotion.zip --per-segment
-      yuyin emotion predict talk.mp4 -m emotion.zip --per-segment --transcript talk.json
+      yuyin emotion predict talk.mp4 -m emotion.zip --per-segment --transcript talk.srt
     """
     if model_path is None:
         raise ModelNotFoundError("no emotion model given (--model)", hint=_NO_MODEL_HINT)
@@ -414,6 +418,7 @@ def predict_command(
         click.echo(f"[{s.start:7.2f} → {s.end:7.2f}] {_line(s)}  {s.text}")
 
 
-train_command.help = (train_command.help or "") + "\n\n" + _TRUST
-eval_command.help = (eval_command.help or "") + "\n\n" + _TRUST
-predict_command.help = (predict_command.help or "") + "\n\n" + _TRUST
+# click dedents a command's help when it prints it: the docstring is dedented here first, or
+# the unindented note would stop the dedent and every docstring line would keep its indent.
+for _command in (train_command, eval_command, predict_command):
+    _command.help = inspect.cleandoc(_command.help or "") + "\n\n" + _TRUST

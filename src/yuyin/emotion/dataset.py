@@ -178,12 +178,14 @@ class EmotionSample:
         audio: absolute path of the audio file.
         label: its class in the dataset's label set.
         speaker: who speaks ("" when the manifest does not say).
+        gender: `male` or `female` ("" when unknown); cross-validation balances it.
     """
 
     id: str
     audio: str
     label: str
     speaker: str = ""
+    gender: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +348,9 @@ def _read_folder(folder: Path, label_set: str) -> tuple[list[EmotionSample], lis
         else:
             takes[take] = rel
             samples.append(
-                EmotionSample(rel, str(f.resolve()), _label(name, label_set), name.speaker)
+                EmotionSample(
+                    rel, str(f.resolve()), _label(name, label_set), name.speaker, name.gender
+                )
             )
     samples.sort(key=lambda s: s.id)
     return samples, skipped
@@ -380,10 +384,11 @@ def _read_manifest(
             continue
         if label_set != "custom":
             label = label.lower()
+        gender = _pick(utt.columns, _GENDER_KEYS).lower()
+        gender = {"m": "male", "f": "female"}.get(gender, gender)
+        gender = gender if gender in GENDERS else ""
         if label_set == "emotion16":
-            gender = _pick(utt.columns, _GENDER_KEYS).lower()
-            gender = {"m": "male", "f": "female"}.get(gender, gender)
-            if gender not in GENDERS:
+            if not gender:
                 skipped.append(Skipped(src, line, "emotion16 needs a gender (male/female)", uid))
                 continue
             label = f"{gender}_{label}"
@@ -398,5 +403,6 @@ def _read_manifest(
             skipped.append(Skipped(src, line, f"duplicate id (first on line {seen[uid]})", uid))
         else:
             seen[uid] = line
-            samples.append(EmotionSample(uid, utt.audio, label, _pick(utt.columns, _SPEAKER_KEYS)))
+            speaker = _pick(utt.columns, _SPEAKER_KEYS)
+            samples.append(EmotionSample(uid, utt.audio, label, speaker, gender))
     return samples, skipped

@@ -1,13 +1,16 @@
 """Scoring emotion models: accuracy, macro-F1, unweighted average recall, confusion matrices,
 speaker-independent cross-validation and learning curves.
 
-Cross-validation folds group clips by speaker (scikit-learn's GroupKFold): no speaker is in
-both the training and the test part of a fold, so the scores say how the model does on
-voices it has never heard, the honest number for emotion recognition.
+Cross-validation folds group clips by speaker (scikit-learn's StratifiedGroupKFold): no
+speaker is in both the training and the test part of a fold, so the scores say how the
+model does on voices it has never heard, the honest number for emotion recognition; within
+that rule each fold gets a share of every class (and so, for emotion16, of both genders).
 """
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -144,18 +147,51 @@ def _groups(speakers: Sequence[str]) -> tuple[list[str], bool]:
     return list(speakers), True
 
 
-def _folds(groups: list[str], folds: int) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
-    from sklearn.model_selection import GroupKFold
+def _folds(
+    groups: list[str],
+    labels: Sequence[str],
+    genders: Sequence[str] | None,
+    folds: int,
+    seed: int,
+    *,
+    shuffle: bool,
+) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    """Folds that never split a group, with each class (and gender) spread over the folds.
+
+    Plain GroupKFold deals equal-sized groups out in turn, and RAVDESS actors alternate
+    male, female: with two folds it trained on one gender and tested on the other (an
+    emotion16 model then never saw half its classes: UAR 0), with four every test fold held
+    one gender (issue 12). Stratifying by label and gender puts both genders, and every
+    emotion, on both sides of each fold.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
 
     distinct = len(set(groups))
+    strata = list(labels)
+    if genders is not None:
+        by_gender = [f"{label}|{g}" for label, g in zip(labels, genders, strict=True)]
+        strata = by_gender if max(Counter(by_gender).values(), default=0) >= 2 else strata
+    largest = max(Counter(strata).values(), default=0)
     if distinct < 2:
         raise InputError(
             "speaker-independent evaluation needs clips of at least two speakers",
             hint="add speakers, or a speaker column to the manifest",
         )
-    k = max(2, min(folds, distinct))
+    if largest < 2:
+        raise InputError(
+            "cross-validation needs at least two clips of some class",
+            hint="add clips, or skip cross-validation (--folds 0)",
+        )
+    k = max(2, min(folds, distinct, largest))
+    splitter = StratifiedGroupKFold(
+        n_splits=k, shuffle=shuffle, random_state=seed if shuffle else None
+    )
     placeholder = np.zeros(len(groups))
-    return list(GroupKFold(n_splits=k).split(placeholder, groups=groups))
+    with warnings.catch_warnings():
+        # A class with fewer clips than folds is absent from some test folds: the pooled
+        # scores still count every clip once, so this is no reason to warn the user.
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(splitter.split(placeholder, strata, groups=groups))
 
 
 def cross_validate(
@@ -168,15 +204,34 @@ def cross_validate(
     features: FeatureOptions,
     options: TrainOptions | None = None,
     folds: int = 5,
+    genders: Sequence[str] | None = None,
     on_fold: FoldCallback | None = None,
 ) -> CrossValidation:
-    """K-fold cross-validation with speakers as groups (k = min(`folds`, speakers)).
+    """K-fold cross-validation with speakers as groups, classes and genders spread evenly.
+
+    When any clip has no speaker, clips are split at random (seeded by `options.seed`) and
+    the result says it is not speaker-independent.
+
+    Args:
+        clips: frame matrices from `frame_features`.
+        labels: the class of each clip.
+        speakers: the speaker of each clip; no speaker is on both sides of a fold.
+        classes: class names in model order.
+        label_set: recorded with each fold's model.
+        features: the settings that produced `clips`.
+        options: training options (defaults if None).
+        folds: k, at most the number of speakers (so a large k is leave-one-speaker-out)
+            and the number of clips of the largest class.
+        genders: the speaker gender of each clip ("" unknown), balanced over the folds.
+        on_fold: progress callback after each fold.
 
     Raises:
-        InputError: fewer than two speakers (or clips, when speakers are unknown).
+        InputError: fewer than two speakers (or clips, when speakers are unknown), or no
+            class with two clips.
     """
     groups, independent = _groups(speakers)
-    splits = _folds(groups, folds)
+    seed = options.seed if options else 0
+    splits = _folds(groups, labels, genders, folds, seed, shuffle=not independent)
     predicted: list[str] = [""] * len(clips)
     fold_scores: list[EmotionScores] = []
     for n, (train, test) in enumerate(splits, 1):
@@ -251,15 +306,19 @@ def learning_curve(
     options: TrainOptions | None = None,
     folds: int = 5,
     points: int = 5,
+    genders: Sequence[str] | None = None,
 ) -> LearningCurve:
     """Train on growing shares of each fold's training speakers and score on the fold.
+
+    Arguments as for `cross_validate`; `points` is the number of training-set sizes.
 
     Raises:
         InputError: fewer than two speakers (or clips, when speakers are unknown).
     """
-    groups, _ = _groups(speakers)
-    splits = _folds(groups, folds)
-    rng = np.random.default_rng(options.seed if options else 0)
+    groups, independent = _groups(speakers)
+    seed = options.seed if options else 0
+    splits = _folds(groups, labels, genders, folds, seed, shuffle=not independent)
+    rng = np.random.default_rng(seed)
     fractions = np.linspace(1 / points, 1.0, points)
     sums = np.zeros((points, 3))
     counts = np.zeros(points)

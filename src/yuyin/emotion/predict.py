@@ -1,8 +1,14 @@
-"""Emotion of a whole recording, or of each segment of its transcript (one per subtitle line)."""
+"""Emotion of a whole recording, or of each segment of its transcript (one per subtitle line).
+
+A transcript is yuyin's JSON or SubRip/WebVTT subtitles; each segment or cue gets its own
+label and probabilities.
+"""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,24 +129,71 @@ def predict_segments(
 
 
 def read_segments(path: str | Path) -> list[Segment]:
-    """Segments of a yuyin JSON transcript (`yuyin transcribe -f json`).
+    """Segments of a transcript: yuyin JSON (`yuyin transcribe -f json`), or the cues of
+    SubRip (.srt) or WebVTT (.vtt) subtitles, one segment per subtitle.
 
     Raises:
-        InputError: the file is missing, not JSON, or has no segments with start and end.
+        InputError: the file is missing or unreadable, or holds no segments with times.
     """
     p = Path(path).expanduser()
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        content = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise InputError(f"no such transcript: {p}", hint="check the path") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the transcript {p} ({exc})", hint=_TRANSCRIPT_HINT) from exc
+    if p.suffix.lower() in (".srt", ".vtt"):
+        return _read_cues(content, p)
+    try:
+        data = json.loads(content)
         rows = data["segments"]
         segments = [
             Segment(float(r["start"]), float(r["end"]), str(r.get("text", "")), id=n)
             for n, r in enumerate(rows)
         ]
-    except FileNotFoundError as exc:
-        raise InputError(f"no such transcript: {p}", hint="check the path") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise InputError(
             f"{p} is not a yuyin JSON transcript ({exc.__class__.__name__}: {exc})",
-            hint="write one with `yuyin transcribe FILE -f json`",
+            hint=_TRANSCRIPT_HINT,
         ) from exc
+    return segments
+
+
+_TRANSCRIPT_HINT = (
+    "give a yuyin JSON transcript (`yuyin transcribe FILE -f json`) or .srt/.vtt subtitles"
+)
+_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
+_CUE_TIMES = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str) -> float:
+    return (
+        int(hours or 0) * 3600
+        + int(minutes) * 60
+        + int(seconds)
+        + int(fraction.ljust(3, "0")) / 1000
+    )
+
+
+def _read_cues(content: str, path: Path) -> list[Segment]:
+    """One segment per SubRip or WebVTT cue: its times and its text on one line."""
+    segments: list[Segment] = []
+    for block in re.split(r"\n\s*\n", content.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = block.strip("\n").split("\n")
+        # The timing line comes first in WebVTT and after the cue number in SubRip; blocks
+        # without one (the WEBVTT header, NOTE, STYLE) are not cues.
+        matches = ((i, _CUE_TIMES.match(line)) for i, line in enumerate(lines))
+        at, times = next(((i, m) for i, m in matches if m), (0, None))
+        if times is None:
+            continue
+        g = times.groups()
+        start, end = _seconds(*g[:4]), _seconds(*g[4:])
+        # Voice and style tags (<v Ann>, <i>) and entities are markup, not speech.
+        text = html.unescape(_TAG.sub("", " ".join(line.strip() for line in lines[at + 1 :])))
+        segments.append(Segment(start, end, " ".join(text.split()), id=len(segments)))
+    if not segments:
+        raise InputError(
+            f"{path} holds no subtitle cues (no `start --> end` lines)", hint=_TRANSCRIPT_HINT
+        )
     return segments

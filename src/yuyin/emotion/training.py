@@ -64,6 +64,11 @@ class FeatureSet:
         """The speaker of each clip."""
         return [s.speaker for s in self.samples]
 
+    @property
+    def genders(self) -> list[str]:
+        """The speaker gender of each clip ("" where unknown)."""
+        return [s.gender for s in self.samples]
+
 
 def extract_features(
     samples: Sequence[EmotionSample],
@@ -160,7 +165,9 @@ def train_emotion(
         dataset.path, dataset.format, label_set, dataset.classes, fs.samples, ()
     )
     check_classes(usable)
-    common: dict[str, Any] = {"label_set": label_set, "features": feats, "options": opts}
+    common: dict[str, Any] = {
+        "label_set": label_set, "features": feats, "options": opts, "genders": fs.genders
+    }  # fmt: skip
     cv = None
     if folds:
         cv = cross_validate(
