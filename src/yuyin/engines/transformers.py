@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yuyin.audio import SAMPLE_RATE
 from yuyin.engines.base import EngineRun, check_whisper_request
 from yuyin.engines.device import torch_device
 from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
@@ -42,7 +43,6 @@ __all__ = ["TransformersEngine", "clear_transformers_cache", "load_transformers_
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 _WINDOW_SAMPLES = 30 * SAMPLE_RATE
 # Scripts written without spaces: every character is a word (openai-whisper's list).
 _UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
@@ -367,12 +367,28 @@ def load_transformers_engine(
         return engine
 
 
+class _OwnGenerateNotice(logging.Filter):
+    """Drops the deprecation notice transformers' Whisper `generate` triggers by itself.
+
+    Its Whisper `generate` passes suppress-token arguments beside a generation config to
+    the generic `generate`, which warns about that mix; no caller can avoid it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for that one notice."""
+        return "together with generation-related" not in record.getMessage()
+
+
+_NOTICE_FILTER = _OwnGenerateNotice()
+
+
 def _load(path: Path, name: str, device: str) -> TransformersEngine:
     import torch
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
     from transformers.utils import logging as hf_logging
 
     log.info("loading %s from %s with transformers on %s", name, path, device)
+    logging.getLogger("transformers.generation.utils").addFilter(_NOTICE_FILTER)
     dtype = torch.float16 if device == "cuda" else torch.float32
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a library does not draw on the caller's terminal
