@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun, check_whisper_request
+from yuyin.engines.base import EngineRun
 from yuyin.engines.device import torch_device
+from yuyin.engines.local_whisper import LocalWhisperEngine
 from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
 from yuyin.engines.vad import detect_speech
 from yuyin.errors import MissingDependencyError, ModelError
@@ -55,7 +56,7 @@ _EXTRA = "openai-whisper"
 _FEATURE = "the openai-whisper engine"
 
 
-class OpenAIWhisperEngine:
+class OpenAIWhisperEngine(LocalWhisperEngine):
     """Whisper in openai-whisper; one loaded model, used from one thread at a time."""
 
     name = "openai-whisper"
@@ -81,17 +82,6 @@ class OpenAIWhisperEngine:
         # One decode at a time: PyTorch already spreads one decode over every core.
         self._lock = threading.Lock()
 
-    def check(self, language: str | None, options: TranscribeOptions) -> None:
-        """Reject requests this engine or model cannot serve, before any decoding."""
-        check_whisper_request(
-            "openai-whisper",
-            self.model_name,
-            multilingual=self.multilingual,
-            languages=self.languages,
-            language=language,
-            options=options,
-        )
-
     def run(
         self,
         audio: NDArray[np.float32],
@@ -101,6 +91,10 @@ class OpenAIWhisperEngine:
         vad_filter: bool,
     ) -> EngineRun:
         """Start decoding 16 kHz mono audio; segments are decoded when first consumed.
+
+        Unlike the other local engines, the whole input is one `transcribe` call with the
+        speech stretches as `clip_timestamps`, which is how openai-whisper itself applies
+        voice activity (its context then carries across stretches).
 
         Args:
             audio: 16 kHz mono float32 samples.
@@ -119,7 +113,7 @@ class OpenAIWhisperEngine:
             first = samples[int(spans[0][0] * SAMPLE_RATE) :] if spans else samples
             language, probability = self.detect_language(first)
         return EngineRun(
-            segments=self._segments(samples, spans, language, options),
+            segments=self._decode_spans(samples, spans, language, options),
             language=language,
             language_probability=probability,
             duration=duration,
@@ -170,7 +164,7 @@ class OpenAIWhisperEngine:
             kwargs["clip_timestamps"] = [t for span in spans for t in span]
         return kwargs
 
-    def _segments(
+    def _decode_spans(
         self,
         samples: NDArray[np.float32],
         spans: list[tuple[float, float]] | None,

@@ -19,7 +19,7 @@ import importlib.util
 import logging
 import string
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,10 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yuyin.audio import SAMPLE_RATE
-from yuyin.engines.base import EngineRun, check_whisper_request
 from yuyin.engines.device import torch_device
+from yuyin.engines.local_whisper import LocalWhisperEngine, Pieces
 from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
-from yuyin.engines.vad import speech_pieces
 from yuyin.errors import MissingDependencyError, ModelError
 from yuyin.options import TranscribeOptions
 from yuyin.train.importer import cached_import
@@ -58,7 +57,7 @@ class _Token:
     end: float
 
 
-class TransformersEngine:
+class TransformersEngine(LocalWhisperEngine):
     """Whisper on PyTorch through transformers; one loaded model, used from one thread at a time."""
 
     name = "transformers"
@@ -76,51 +75,9 @@ class TransformersEngine:
         self._languages: dict[str, int] = {
             token.strip("<|>"): int(i) for token, i in getattr(generation, "lang_to_id", {}).items()
         }
+        self.languages = tuple(self._languages)
         # One decode at a time: PyTorch already spreads one decode over every core.
         self._lock = threading.Lock()
-
-    def check(self, language: str | None, options: TranscribeOptions) -> None:
-        """Reject requests this engine or model cannot serve, before any decoding."""
-        check_whisper_request(
-            "transformers",
-            self.model_name,
-            multilingual=self.multilingual,
-            languages=self._languages,
-            language=language,
-            options=options,
-        )
-
-    def run(
-        self,
-        audio: NDArray[np.float32],
-        *,
-        language: str | None,
-        options: TranscribeOptions,
-        vad_filter: bool,
-    ) -> EngineRun:
-        """Start decoding 16 kHz mono audio; segments are decoded as they are consumed.
-
-        Args:
-            audio: 16 kHz mono float32 samples.
-            language: a Whisper language code, or None to detect it (multilingual models).
-            options: decoding options; `hotwords` and `batch_size` are not supported here.
-            vad_filter: decode only the stretches Silero VAD marks as speech.
-        """
-        self.check(language, options)
-        samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
-        duration = samples.size / SAMPLE_RATE
-        pieces = speech_pieces(samples, options.vad_options, vad_filter=vad_filter)
-        probability = 1.0
-        if not self.multilingual:
-            language = "en"
-        elif language is None:
-            language, probability = self.detect_language(pieces[0][1] if pieces else samples)
-        return EngineRun(
-            segments=self._segments(pieces, language, options),
-            language=language,
-            language_probability=probability,
-            duration=duration,
-        )
 
     # --- decoding -------------------------------------------------------------------------
 
@@ -188,10 +145,7 @@ class TransformersEngine:
         return kwargs
 
     def _segments(
-        self,
-        pieces: Sequence[tuple[float, NDArray[np.float32]]],
-        language: str,
-        options: TranscribeOptions,
+        self, pieces: Pieces, language: str, options: TranscribeOptions
     ) -> Iterator[Segment]:
         import torch
 

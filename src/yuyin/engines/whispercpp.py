@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from yuyin.engines.base import EngineRun, check_whisper_request
+from yuyin.engines.local_whisper import LocalWhisperEngine, Pieces
 from yuyin.engines.models import default_cache_dir, resolve_model
-from yuyin.engines.vad import speech_pieces
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
 from yuyin.options import TranscribeOptions
 from yuyin.train.export_ggml import GGML_DTYPES, GGML_EXPORTER_VERSION, GGML_MAGIC, export_ggml
@@ -96,8 +95,11 @@ class _Token:
     probability: float
 
 
-class WhisperCppEngine:
-    """Whisper in whisper.cpp; one loaded model, used from one thread at a time."""
+class WhisperCppEngine(LocalWhisperEngine):
+    """Whisper in whisper.cpp; one loaded model, used from one thread at a time.
+
+    whisper.cpp's entropy threshold stands in for `compression_ratio_threshold`.
+    """
 
     name = "whisper.cpp"
 
@@ -131,49 +133,9 @@ class WhisperCppEngine:
 
     def check(self, language: str | None, options: TranscribeOptions) -> None:
         """Reject requests this engine or model cannot serve, before any decoding."""
-        check_whisper_request(
-            "whisper.cpp",
-            self.model_name,
-            multilingual=self.multilingual,
-            languages=self.languages,
-            language=language,
-            options=options,
-        )
-
-    def run(
-        self,
-        audio: NDArray[np.float32],
-        *,
-        language: str | None,
-        options: TranscribeOptions,
-        vad_filter: bool,
-    ) -> EngineRun:
-        """Start decoding 16 kHz mono audio; each speech piece is decoded when consumed.
-
-        Args:
-            audio: 16 kHz mono float32 samples.
-            language: a Whisper language code, or None to detect it (multilingual models).
-            options: decoding options; `hotwords` and `batch_size` are not supported, and
-                whisper.cpp's entropy threshold stands in for `compression_ratio_threshold`.
-            vad_filter: decode only the stretches Silero VAD marks as speech.
-        """
-        self.check(language, options)
+        super().check(language, options)
         if self._ctx is None:
             raise ModelError(f"the whisper.cpp engine for {self.model_name!r} was closed")
-        samples = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
-        duration = samples.size / SAMPLE_RATE
-        pieces = speech_pieces(samples, options.vad_options, vad_filter=vad_filter)
-        probability = 1.0
-        if not self.multilingual:
-            language = "en"
-        elif language is None:
-            language, probability = self.detect_language(pieces[0][1] if pieces else samples)
-        return EngineRun(
-            segments=self._segments(pieces, language, options),
-            language=language,
-            language_probability=probability,
-            duration=duration,
-        )
 
     def detect_language(self, audio: NDArray[np.float32]) -> tuple[str, float]:
         """The most likely language of the first 30 s of `audio` and its probability.
@@ -234,10 +196,7 @@ class WhisperCppEngine:
         return params
 
     def _segments(
-        self,
-        pieces: Sequence[tuple[float, NDArray[np.float32]]],
-        language: str,
-        options: TranscribeOptions,
+        self, pieces: Pieces, language: str, options: TranscribeOptions
     ) -> Iterator[Segment]:
         params = self._params(language, options)
         index, last_end = 0, 0.0
