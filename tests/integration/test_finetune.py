@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 pytest.importorskip("tensorboard")
+
+import torch
+from safetensors.torch import load_file
 
 import yuyin
 from yuyin.engines import default_cache_dir, resolve_model
@@ -163,6 +167,15 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(small_manifest, tmp
     assert (out / "ct2" / "model.bin").is_file()
     again = finetune(small_manifest, out, options=SMALL, resume=True)
     assert again.training == result.training  # a finished run is reported, not redone
+    # --freeze-encoder: the encoder is the base model's, bit for bit; the decoder learnt.
+    base = cached_import(resolve_model("tiny.en").path, default_cache_dir(), name="tiny.en")
+    before = load_file(base / "model.safetensors")
+    after = load_file(result.checkpoint / "model.safetensors")
+    encoder = [name for name in before if name.startswith("model.encoder.")]
+    assert encoder
+    assert all(torch.equal(before[name], after[name]) for name in encoder)
+    decoder = [name for name in before if name.startswith("model.decoder.layers.")]
+    assert any(not torch.equal(before[name], after[name]) for name in decoder)
 
 
 @pytest.mark.slow
@@ -195,3 +208,112 @@ def test_yuyin_finetune_export_converts_any_checkpoint(tmp_path, data_dir, fixtu
     assert transcript.returncode == 0, transcript.stderr.decode()
     text = (tmp_path / "txt" / "en.txt").read_text()
     assert wer(fixtures["en.wav"]["text"], text) <= 0.1, text
+    # float16 weights (for GPUs) load too: on a CPU CTranslate2 computes in float32.
+    half = tmp_path / "ct2-fp16"
+    exported = cli("finetune", "export", str(checkpoint), "-o", str(half), "--quantization",
+                   "float16")  # fmt: skip
+    assert exported.returncode == 0, exported.stderr.decode()
+    assert json.loads((half / ".complete").read_text())["quantization"] == "float16"
+    assert (half / "model.bin").stat().st_size > 1.5 * (out / "model.bin").stat().st_size
+    t = yuyin.transcribe(data_dir / "en.wav", model=str(half), language="en", beam_size=1)
+    assert wer(fixtures["en.wav"]["text"], t.text) <= 0.1, t.text
+
+
+@pytest.mark.slow
+def test_the_server_serves_the_export(tuned, serve, wer):
+    pytest.importorskip("uvicorn")
+    httpx = pytest.importorskip("httpx")
+    rows = [json.loads(line) for line in DOMAIN.read_text(encoding="utf-8").splitlines()]
+    tests = [r for r in rows if r["split"] == "test"]
+    errors = {"tiny.en": 0.0, str(tuned.ct2): 0.0}
+    with serve() as (url, _):
+        for row in tests:
+            for model in errors:  # a model folder is a model name to the server
+                with (DATA / row["audio"]).open("rb") as f:
+                    response = httpx.post(
+                        f"{url}/v1/audio/transcriptions",
+                        data={"model": model, "language": "en"},
+                        files={"file": (row["audio"], f, "audio/flac")},
+                        timeout=120,
+                    )
+                assert response.status_code == 200, response.text
+                errors[model] += wer(row["text"], response.json()["text"])
+    assert errors[str(tuned.ct2)] <= 0.6 * errors["tiny.en"], errors
+
+
+def _file_size_limit(limit_bytes: int):
+    def apply() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, hard))
+
+    return apply
+
+
+@pytest.mark.slow
+def test_running_out_of_space_is_a_clear_error_and_leaves_no_model(small_manifest, tmp_path):
+    # The base model's import is cached first: the limit is for the run's own files.
+    cached_import(resolve_model("tiny.en").path, default_cache_dir(), name="tiny.en")
+    out = tmp_path / "run"
+    args = [
+        "finetune", str(small_manifest), "-o", str(out), "-m", "tiny.en", "--max-steps", "2",
+        "--batch-size", "2", "--eval-steps", "2", "--freeze-encoder", "--no-report",
+        "--no-gradient-checkpointing",
+    ]  # fmt: skip
+    # 30 MB: the settings and logs fit, tiny.en's 150 MB checkpoint does not (EFBIG, as a
+    # full disk fails a write with ENOSPC).
+    full = subprocess.run(
+        [sys.executable, "-m", "yuyin", *args],
+        capture_output=True,
+        timeout=600,
+        check=False,
+        preexec_fn=_file_size_limit(30 * 2**20),
+    )
+    stderr = full.stderr.decode()
+    assert full.returncode == 6, stderr
+    assert "error: cannot save a checkpoint in" in stderr
+    assert "hint: " in stderr
+    assert "Traceback" not in stderr
+    assert not (out / ".complete").exists()
+    assert not (out / "best").exists()
+    assert not (out / "ct2").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # With room again, --resume finishes the run (the half-written checkpoint is not used).
+    resumed = cli(*args, "--resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    report = json.loads(resumed.stdout)
+    assert report["training"]["global_step"] == 2
+    assert report["training"]["resumed_from"] is None
+    assert (out / ".complete").is_file()
+    # best/ is built in a staging folder, yet as readable as the run's other folders.
+    assert (out / "best").stat().st_mode & 0o777 == (out / "ct2").stat().st_mode & 0o777
+
+
+@pytest.mark.slow
+def test_a_chinese_run_trains_with_the_language_token_and_keeps_the_best_by_cer(
+    tmp_path, data_dir, fixtures, cer
+):
+    text = fixtures["zh.wav"]["text"]
+    rows = [
+        {"id": f"zh{k}", "audio": str(data_dir / "zh.wav"), "text": text, "split": split}
+        for k, split in enumerate(["train", "train", "validation"])
+    ]
+    manifest = tmp_path / "zh.jsonl"
+    manifest.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    options = dataclasses.replace(
+        SMALL, model="base", language="zh-TW", max_steps=2, eval_steps=1, learning_rate=1e-5,
+        generation_max_length=64,
+    )  # fmt: skip
+    result = finetune(manifest, tmp_path / "run", options=options)
+    training = result.training
+    assert training["metric"] == "cer"
+    scores = [h for h in training["history"] if "eval_cer" in h]
+    assert len(scores) == 2
+    assert {"eval_wer", "eval_wer_orthographic", "eval_cer_orthographic"} <= set(scores[0])
+    best = min(scores, key=lambda h: h["eval_cer"])
+    assert training["best_metric"] == pytest.approx(best["eval_cer"])
+    assert training["best_step"] == int(best["step"])
+    generation = json.loads((result.checkpoint / "generation_config.json").read_text())
+    assert (generation["language"], generation["task"]) == ("zh", "transcribe")
+    # The model still writes Chinese after learning with <|zh|><|transcribe|> labels.
+    t = yuyin.transcribe(data_dir / "zh.wav", model=str(result.ct2), language="zh", beam_size=1)
+    assert cer(text, t.text) <= 0.35, t.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,38 @@ def test_round_trip_through_ctranslate2s_converter(tiny_random, tmp_path, quanti
     assert set(want) == set(got)
     for name, value in want.items():
         assert torch.allclose(got[name], value, atol=tolerance, rtol=0), name
+
+
+_IMPORT_PAST_THE_LIMIT = """
+import resource, sys
+from yuyin.engines import resolve_model
+from yuyin.errors import OutputError
+from yuyin.train import import_ctranslate2_whisper
+
+source = resolve_model("tiny.en").path
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, (10 * 2**20, hard))
+try:
+    import_ctranslate2_whisper(source, sys.argv[1])
+except OutputError as exc:
+    print(exc.message)
+    print(exc.hint)
+"""
+
+
+@pytest.mark.slow
+def test_no_room_for_the_checkpoint_is_an_output_error_and_leaves_nothing(tmp_path):
+    # A 10 MB file size limit fails the 150 MB weights file the way a full disk does;
+    # safetensors reports it as its own error type, not as an OSError.
+    target = tmp_path / "hf"
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PAST_THE_LIMIT, str(target)],
+        capture_output=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    message, hint = result.stdout.decode().splitlines()[:2]
+    assert message.startswith(f"cannot write the checkpoint to {target}: File too large")
+    assert "free disk space" in hint
+    assert not target.exists()

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from yuyin.cli import main
-from yuyin.cli.finetune import CLI_ONLY_PARAMS, finetune_command
+from yuyin.cli.finetune import CLI_ONLY_PARAMS, _Bars, _summary, finetune_command
 from yuyin.errors import ConfigurationError
-from yuyin.finetune import FinetuneOptions, validate_finetune_options
+from yuyin.finetune import FinetuneOptions, FinetuneResult, Progress, validate_finetune_options
 
 
 def run(*args: str):
@@ -108,3 +111,95 @@ def test_bad_option_values_exit_2_before_anything_runs(tmp_path: Path):
     assert result.exit_code == 2
     assert "--max-steps must be at least 1" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def finished(**data: object) -> FinetuneResult:
+    side = {"score": 0.72, "utterances": 8}
+    return FinetuneResult(
+        output_dir=Path("out"),
+        checkpoint=Path("out/best"),
+        ct2=Path("out/ct2"),
+        data={
+            "method": "given",
+            "train": {"clips": 21},
+            "validation": {"clips": 3},
+            "test": {"clips": 8},
+            "skipped": 3,
+            "skipped_by_reason": {"longer than --max-duration": 2, "empty reference text": 1},
+            **data,
+        },
+        training={
+            "global_step": 40,
+            "first_loss": 2.3,
+            "last_loss": 0.1,
+            "metric": "cer",
+            "best_metric": 0.2,
+            "best_step": 20,
+        },
+        comparisons=(
+            {
+                "name": "test",
+                "metric": "cer",
+                "before": side,
+                "after": side | {"score": 0.36},
+                "relative_change": -0.5,
+            },
+        ),
+    )
+
+
+def test_the_summary_counts_skips_by_reason_and_shows_before_and_after():
+    lines = _summary(finished(dropped_by_trainer=["a: text longer than the decoder's 448"]))
+    assert lines[0] == (
+        "data: 21 train, 3 validation, 8 test clips (given split), 3 skipped "
+        "(2 longer than --max-duration, 1 empty reference text)"
+    )
+    assert "1 clips whose text is longer than the decoder's token limit" in lines[1]
+    assert "training: 40 steps, loss 2.300 -> 0.100, best validation cer 0.200 at step 20" in lines
+    assert "test cer: 0.720 -> 0.360 (-50%)" in lines
+    assert any(line.startswith("CTranslate2: out/ct2") for line in lines)
+
+
+def train_events(bars: _Bars) -> None:
+    for step in range(1, 5):
+        bars(Progress("train", step, 10, loss=2.0 / step, learning_rate=1e-5, logged=True))
+
+
+def test_plain_progress_lines_carry_loss_learning_rate_and_eta(capsys):
+    bars = _Bars(True)
+    bars.tty = False  # a log file or a pipe
+    train_events(bars)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "step 1/10 loss=2 lr=1.00e-05"  # no pace measured yet
+    assert re.fullmatch(r"step 4/10 loss=0\.5 lr=1\.00e-05 eta \d\d:\d\d", lines[3]), lines[3]
+
+
+def test_the_terminal_bar_carries_loss_learning_rate_and_eta(capsys):
+    bars = _Bars(True)
+    bars.tty = True
+    train_events(bars)
+    bars.close()
+    drawn = capsys.readouterr().err
+    assert "loss=0.5, lr=1.00e-05" in drawn
+    assert re.search(r"4/10 \[\d\d:\d\d<\d\d:\d\d", drawn), drawn  # elapsed<remaining
+
+
+def test_seed_recipe_defaults():
+    options = FinetuneOptions()
+    assert (options.learning_rate, options.lr_scheduler, options.warmup_steps) == (
+        1e-5,
+        "constant_with_warmup",
+        50,
+    )
+    assert options.gradient_checkpointing
+    assert options.precision == "auto"
+
+
+def test_the_command_and_the_data_side_load_without_the_train_extra():
+    # The core install has no torch or transformers: they load only when training starts.
+    code = (
+        "import sys, yuyin.cli.finetune, yuyin.finetune; "
+        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert result.stdout.decode().strip() == "[]"

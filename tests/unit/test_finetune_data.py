@@ -60,7 +60,7 @@ def test_bad_rows_are_skipped_and_counted_by_reason(tmp_path, clip, data_dir):
         "empty reference text": 1,
         "audio file not found": 1,
         "unreadable audio": 2,
-        "longer than": 1,
+        "longer than --max-duration": 1,
         "not UTF-8": 1,
     }
     assert summary["train"]["clips"] == 2

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import errno
 import json
+import subprocess
+import sys
 
 import pytest
 
-from yuyin.errors import ConfigurationError, OutputError
+from yuyin.errors import ConfigurationError, InputError, OutputError
 from yuyin.finetune import RunDir
 from yuyin.finetune.rundir import disk_error
+from yuyin.train.staging import write_failure
 
 
 def previous_run(tmp_path, **options):
@@ -118,3 +121,60 @@ def test_replace_dir_swaps_in_a_finished_folder(tmp_path):
     run.replace_dir(staging, run.best)
     assert [p.name for p in run.best.iterdir()] == ["new.bin"]
     assert not staging.exists()
+
+
+def test_an_efbig_names_the_file_size_limit(tmp_path):
+    too_big = disk_error("save", tmp_path, OSError(errno.EFBIG, "File too large"))
+    assert "ulimit -f" in too_big.hint
+    assert "--resume" in too_big.hint
+
+
+# Writes past a 64 kB file size limit fail with EFBIG (Python ignores SIGXFSZ), the way a
+# full disk fails them: torch and safetensors each wrap the error in their own type.
+_SAVES_PAST_THE_LIMIT = """
+import json, resource, sys
+import torch
+from safetensors.torch import save_file
+from yuyin.train.staging import write_failure
+
+folder = sys.argv[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+found = {}
+for name, save in (
+    ("torch", lambda: torch.save({"w": torch.zeros(100_000)}, folder + "/w.pt")),
+    ("safetensors", lambda: save_file({"w": torch.zeros(100_000)}, folder + "/w.safetensors")),
+):
+    try:
+        save()
+    except Exception as exc:
+        failure = write_failure(exc)
+        found[name] = [type(exc).__name__, None if failure is None else failure.errno]
+print(json.dumps(found))
+"""
+
+
+def test_write_failures_are_found_inside_torch_and_safetensors_errors(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("safetensors")
+    result = subprocess.run(
+        [sys.executable, "-c", _SAVES_PAST_THE_LIMIT, str(tmp_path)],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    found = json.loads(result.stdout)
+    assert found["torch"][0] == "RuntimeError"
+    assert found["torch"][1] is not None
+    assert found["safetensors"] == ["SafetensorError", errno.EFBIG]
+
+
+def test_an_explained_error_is_no_write_failure(tmp_path):
+    assert write_failure(ValueError("bad shape")) is None
+    disk = OSError(errno.ENOSPC, "No space left on device")
+    assert write_failure(disk) is disk
+    wrapped = RuntimeError("saving failed")
+    wrapped.__cause__ = disk
+    assert write_failure(wrapped) is disk
+    explained = InputError("clip 'a' cannot be read")
+    explained.__cause__ = FileNotFoundError(2, "gone")
+    assert write_failure(explained) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,19 @@ class _Bars:
         self.show = show
         self.bars: dict[str, tqdm[Any]] = {}
         self.tty = sys.stderr.isatty()
+        # (time, step) of the first train event: the ETA of plain lines counts from there.
+        self.train_start: tuple[float, int] | None = None
+
+    def _eta(self, event: Progress) -> str:
+        """Time left in training, from the pace since the first step seen (this session)."""
+        now = time.monotonic()
+        if self.train_start is None:
+            self.train_start = (now, event.done)
+        began, first = self.train_start
+        if event.done <= first:
+            return ""
+        left = (now - began) / (event.done - first) * max(0, event.total - event.done)
+        return f" eta {tqdm.format_interval(left)}"
 
     def __call__(self, event: Progress) -> None:
         if not self.show:
@@ -89,8 +103,10 @@ class _Bars:
             return
         if not self.tty:
             # Logs and pipes get a line per logged step instead of a redrawn bar.
-            if event.stage == "train" and event.logged:
-                self.write(f"step {event.done}/{event.total}" + _postfix(event, " "))
+            if event.stage == "train":
+                eta = self._eta(event)
+                if event.logged:
+                    self.write(f"step {event.done}/{event.total}" + _postfix(event, " ") + eta)
             return
         bar = self.bars.get(event.stage)
         if bar is None:
@@ -123,11 +139,18 @@ class _Bars:
 
 def _summary(result: FinetuneResult) -> list[str]:
     data, training = result.data, result.training
+    reasons = data.get("skipped_by_reason") or {}
+    why = " (" + ", ".join(f"{n} {r}" for r, n in reasons.items()) + ")" if reasons else ""
     lines = [
         "data: "
         + ", ".join(f"{data[s]['clips']} {s}" for s in ("train", "validation", "test"))
-        + f" clips ({data['method']} split), {data['skipped']} skipped",
+        + f" clips ({data['method']} split), {data['skipped']} skipped{why}",
     ]
+    if data.get("dropped_by_trainer"):
+        lines.append(
+            f"left out of training: {len(data['dropped_by_trainer'])} clips whose text is "
+            "longer than the decoder's token limit"
+        )
     first, last = training.get("first_loss"), training.get("last_loss")
     loss = f", loss {first:.3f} -> {last:.3f}" if first is not None and last is not None else ""
     best = training.get("best_metric")
@@ -370,8 +393,10 @@ def finetune_command(
 
     Training uses transformers' Seq2SeqTrainer with the seed recipe's defaults
     (learning rate 1e-5, constant_with_warmup, 50 warm-up steps), scores the validation
-    split every --eval-steps with WER (CER for Chinese, Japanese, Korean, Thai), keeps the
-    best checkpoint and logs to OUTPUT_DIR/tensorboard. At the end the best checkpoint is
+    split every --eval-steps with normalised and orthographic WER and CER, keeps the best
+    checkpoint by WER (by CER for Chinese, Japanese, Korean, Thai) and logs to
+    OUTPUT_DIR/tensorboard. A multilingual base model needs --language (or a `language`
+    column). At the end the best checkpoint is
     exported to OUTPUT_DIR/ct2 and the base and fine-tuned models are compared on the test
     split. Ctrl-C stops it; --resume continues from the last checkpoint.
 

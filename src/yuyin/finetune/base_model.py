@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yuyin.engines import resolve_model
-from yuyin.errors import ModelError
+from yuyin.errors import ConfigurationError, ModelError
 from yuyin.train import cached_import
 
-__all__ = ["BaseModel", "resolve_base_model"]
+__all__ = [
+    "MULTILINGUAL_VOCAB_SIZE",
+    "BaseModel",
+    "is_multilingual",
+    "missing_language",
+    "resolve_base_model",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +46,40 @@ class BaseModel:
     local: bool
 
 
-def _model_type(folder: Path) -> str | None:
+#: Multilingual Whisper vocabularies have this many tokens or more (English-only: 51864).
+MULTILINGUAL_VOCAB_SIZE = 51865
+
+
+def _config(folder: Path) -> dict[str, object]:
     try:
         data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _model_type(folder: Path) -> str | None:
+    kind = _config(folder).get("model_type")
+    return None if kind is None else str(kind)
+
+
+def is_multilingual(base: BaseModel) -> bool | None:
+    """Whether the base model is multilingual (it then needs a language to train); None for
+    a hub id not downloaded yet."""
+    if not base.local:
         return None
-    return str(data.get("model_type")) if isinstance(data, dict) else None
+    size = _config(Path(base.checkpoint)).get("vocab_size")
+    return isinstance(size, int) and size >= MULTILINGUAL_VOCAB_SIZE
+
+
+def missing_language(name: str) -> ConfigurationError:
+    """The error for a multilingual base model trained without a language."""
+    # Without a language the labels would lack Whisper's language token, and the model would
+    # learn to skip it (issue 7).
+    return ConfigurationError(
+        f"{name} is a multilingual model: it needs the language to train",
+        hint="pass --language (en, zh-TW...) or give the manifest a `language` column",
+    )
 
 
 def resolve_base_model(name: str, cache_dir: Path) -> BaseModel:

@@ -23,12 +23,17 @@ from typing import Any
 from yuyin.engines import default_cache_dir
 from yuyin.errors import MissingDependencyError, OutputError
 from yuyin.eval.manifest import Manifest
-from yuyin.finetune.base_model import BaseModel, resolve_base_model
+from yuyin.finetune.base_model import (
+    BaseModel,
+    is_multilingual,
+    missing_language,
+    resolve_base_model,
+)
 from yuyin.finetune.data import Splits, check_language, load_splits
 from yuyin.finetune.options import FinetuneOptions, validate_finetune_options
 from yuyin.finetune.progress import Progress, ProgressCallback
 from yuyin.finetune.report import Comparison, compare_models, examples_manifest
-from yuyin.finetune.rundir import RunDir, disk_error
+from yuyin.finetune.rundir import RunDir
 from yuyin.train.export_ct2 import export_ctranslate2
 
 __all__ = ["FinetuneResult", "finetune", "require_train_extra"]
@@ -175,8 +180,8 @@ def _push(
     except Exception as exc:  # network and HTTP errors of many kinds
         raise OutputError(
             f"cannot upload to the Hugging Face hub repository {options.push_to_hub}: {exc}",
-            hint="the model is saved locally; check the token's write permission and retry "
-            "with `huggingface-cli upload`",
+            hint=f"the run is finished and saved in {run.root}; once online, with a token "
+            f"that may write, upload it with `hf upload {options.push_to_hub} {run.best}`",
         ) from exc
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{options.push_to_hub}")
 
@@ -216,7 +221,8 @@ def finetune(
         InputError: no usable training data.
         ModelError, ModelNotFoundError: the base model cannot be found or loaded.
         MissingDependencyError: the `train` extra is not installed.
-        OutputError: the output folder holds something else, or a write failed (full disk).
+        OutputError: the output folder holds something else, or a write failed (full disk);
+            or the hub upload failed (the run itself is complete then).
     """
     started = time.perf_counter()
     opts = options or FinetuneOptions()
@@ -242,6 +248,8 @@ def finetune(
     language = check_language(splits, opts.language)
     cache = cache_dir or default_cache_dir()
     base = resolve_base_model(opts.model, cache)
+    if language is None and is_multilingual(base):
+        raise missing_language(base.name)  # before anything is written: a rerun needs no flag
     run.write_json(
         run.settings,
         {
@@ -271,7 +279,6 @@ def finetune(
     export_ctranslate2(run.best, run.ct2, quantization=opts.quantization, overwrite=True)
     _emit(on_progress, Progress("export", 1, 1, message=f"CTranslate2 model in {run.ct2}"))
     comparisons = _report(base, run, splits, checks, language, opts, on_progress)
-    hub_url = _push(opts, run, on_progress)
     result = FinetuneResult(
         output_dir=run.root,
         checkpoint=run.best,
@@ -290,12 +297,13 @@ def finetune(
             "history": list(outcome.history),
         },
         comparisons=tuple(c.to_dict() for c in comparisons),
-        hub_url=hub_url,
         seconds=time.perf_counter() - started,
     )
-    try:
+    run.write_json(run.report, result.to_dict())
+    run.mark_complete({"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    # The upload comes after the run is complete: a failed upload loses no training.
+    hub_url = _push(opts, run, on_progress)
+    if hub_url is not None:
+        result = dataclasses.replace(result, hub_url=hub_url)
         run.write_json(run.report, result.to_dict())
-        run.mark_complete({"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-    except OSError as exc:
-        raise disk_error("write the report to", run.root, exc) from exc
     return result

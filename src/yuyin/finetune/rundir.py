@@ -40,13 +40,18 @@ _RESUMABLE_CHANGES = frozenset(
 
 def disk_error(action: str, path: Path, exc: OSError) -> OutputError:
     """An OutputError for a failed write, with a hint that names a full disk when it is one."""
-    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    return OutputError(
-        f"cannot {action} {path}: {exc.strerror or exc}",
-        hint="the disk is full: free some space, then run again with --resume"
-        if full
-        else "check that the output folder is writable",
-    )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "the disk is full: free some space, then run again with --resume"
+    elif exc.errno == errno.EFBIG:
+        hint = (
+            "a file is larger than this file system or the process's file size limit "
+            "(ulimit -f) allows: raise the limit, then run again with --resume"
+        )
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check that the output folder is writable"
+    else:
+        hint = "check free disk space and that the output folder is writable"
+    return OutputError(f"cannot {action} {path}: {exc.strerror or exc}", hint=hint)
 
 
 @dataclass(frozen=True, slots=True)

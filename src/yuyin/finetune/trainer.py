@@ -24,11 +24,10 @@ import contextlib
 import logging
 import math
 import shutil
-import tempfile
+import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,13 +46,14 @@ from yuyin.audio import SAMPLE_RATE, decode_audio
 from yuyin.errors import ConfigurationError, InputError, ModelError, ModelNotFoundError
 from yuyin.eval.metrics import default_metric
 from yuyin.eval.scoring import score_texts
-from yuyin.finetune.base_model import BaseModel
+from yuyin.finetune.base_model import MULTILINGUAL_VOCAB_SIZE, BaseModel, missing_language
 from yuyin.finetune.batching import Collator
 from yuyin.finetune.data import Example, Splits
 from yuyin.finetune.options import FinetuneOptions
 from yuyin.finetune.progress import Progress, ProgressCallback
 from yuyin.finetune.rundir import RunDir, disk_error
 from yuyin.languages import resolve_language
+from yuyin.train.staging import write_failure
 
 __all__ = ["TrainOutcome", "train"]
 
@@ -158,7 +158,9 @@ def _load(base: BaseModel) -> tuple[Any, Any]:
 
 def _multilingual(model: Any) -> bool:
     flag = getattr(model.generation_config, "is_multilingual", None)
-    return bool(flag) if flag is not None else int(model.config.vocab_size) >= 51865
+    return (
+        bool(flag) if flag is not None else int(model.config.vocab_size) >= MULTILINGUAL_VOCAB_SIZE
+    )
 
 
 def _set_language(model: Any, processor: Any, language: str | None, task: str) -> None:
@@ -174,7 +176,9 @@ def _set_language(model: Any, processor: Any, language: str | None, task: str) -
             )
         processor.tokenizer.set_prefix_tokens(predict_timestamps=False)
         return
-    code = resolve_language(language).code if language else None
+    if language is None:
+        raise missing_language(str(model.name_or_path))
+    code = resolve_language(language).code
     processor.tokenizer.set_prefix_tokens(language=code, task=task, predict_timestamps=False)
     generation.language = code
     generation.task = task
@@ -512,8 +516,11 @@ def _train(
         on_progress(Progress("train", message=f"resuming from {checkpoint.name}"))
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    except OSError as exc:
-        raise disk_error("save a checkpoint in", run.checkpoints, exc) from exc
+    except Exception as exc:
+        failure = write_failure(exc)
+        if failure is None:
+            raise
+        raise disk_error("save a checkpoint in", run.checkpoints, failure) from exc
     finally:
         writer.close()
     best = trainer.model
@@ -546,15 +553,20 @@ def _save_best(
         on_progress(Progress("save", 0, 1))
     model.config.use_cache = True
     try:
-        staging = Path(tempfile.mkdtemp(dir=run.root, prefix=".best-"))
+        # Not mkdtemp: its folder is private (0700), and best/ is as readable as the rest.
+        staging = run.root / f".best-{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
     except OSError as exc:
         raise disk_error("write to", run.root, exc) from exc
     try:
         model.save_pretrained(str(staging))
         processor.save_pretrained(str(staging))
         run.replace_dir(staging, run.best)
-    except OSError as exc:
-        raise disk_error("save the best checkpoint to", run.best, exc) from exc
+    except Exception as exc:
+        failure = write_failure(exc)
+        if failure is None:
+            raise
+        raise disk_error("save the best checkpoint to", run.best, failure) from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

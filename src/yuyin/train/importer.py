@@ -75,6 +75,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from yuyin.errors import MissingDependencyError, ModelError, OutputError
+from yuyin.train.staging import write_failure
 
 if TYPE_CHECKING:
     import torch
@@ -646,9 +647,11 @@ def import_ctranslate2_whisper(src: str | os.PathLike[str], dst: str | os.PathLi
     except BaseException as exc:
         if created:  # never leave a half-written checkpoint that looks like a model
             shutil.rmtree(target, ignore_errors=True)
-        if isinstance(exc, OSError):
+        # A full disk surfaces as safetensors' own error type, not always as an OSError.
+        failure = write_failure(exc) if isinstance(exc, Exception) else None
+        if failure is not None:
             raise OutputError(
-                f"cannot write the checkpoint to {target}: {exc}",
+                f"cannot write the checkpoint to {target}: {failure.strerror or failure}",
                 hint="check free disk space (a base model needs about 300 MB) and permissions",
             ) from exc
         raise

@@ -7,6 +7,7 @@ leaves nothing behind. `cached_export` does the same one level up for the cache.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -17,11 +18,41 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from yuyin.errors import ModelError, OutputError
+from yuyin.errors import ModelError, OutputError, YuyinError
 
-__all__ = ["cached_export", "checkpoint_fingerprint", "staged_output_dir"]
+__all__ = ["cached_export", "checkpoint_fingerprint", "staged_output_dir", "write_failure"]
 
 _COMPLETE = ".complete"
+# safetensors (Rust) ends its I/O errors with the OS error number: "... (os error 28)".
+_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")
+# torch.save reports a failed write as a RuntimeError from its zip writer (or the C++ stream
+# error as the exception's context), with no errno at all.
+_TORCH_WRITE_FAILURES = ("PytorchStreamWriter", "inline_container", "iostream error")
+
+
+def write_failure(exc: BaseException) -> OSError | None:
+    """The OSError behind a failed save, also when torch or safetensors wrapped it in their own
+    exception types (a full disk during `save_pretrained` is a `SafetensorError`, during
+    `torch.save` a `RuntimeError`); None when `exc` is not a failed write.
+
+    Args:
+        exc: what a save raised.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, YuyinError):
+            return None  # already explained (an unreadable clip is no disk problem)
+        if isinstance(seen, OSError):
+            return seen
+        text = str(seen)
+        number = _OS_ERROR_NUMBER.search(text)
+        if number is not None:
+            code = int(number.group(1))
+            return OSError(code, os.strerror(code))
+        if any(marker in text for marker in _TORCH_WRITE_FAILURES):
+            return OSError(errno.EIO, "the file could not be written")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @contextmanager
