@@ -198,3 +198,28 @@ def test_without_the_train_extra_the_error_names_it(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
     with pytest.raises(MissingDependencyError, match="transformers"):
         load_transformers_engine("tiny.en")
+
+
+def _model_folder(folder: Path, weights: bytes) -> Path:
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(weights)
+    (folder / "config.json").write_text('{"suppress_ids": []}', encoding="utf-8")
+    (folder / "tokenizer.json").write_text("{}", encoding="utf-8")
+    return folder
+
+
+def test_the_import_cache_key_follows_the_contents_not_the_install(tmp_path):
+    from yuyin.train.importer import _fingerprint
+
+    weights = np.random.default_rng(0).bytes(5 << 20)
+    first = _model_folder(tmp_path / "site-a", weights)
+    # A reinstall or a copy elsewhere (new path, new times) is the same import...
+    again = _model_folder(tmp_path / "site-b", weights)
+    assert _fingerprint(again) == _fingerprint(first)
+    # ...while different weights (here one byte in the middle of the file) are another.
+    changed = bytearray(weights)
+    changed[len(weights) // 2] ^= 0xFF
+    assert _fingerprint(_model_folder(tmp_path / "tuned", bytes(changed))) != _fingerprint(first)
+    assert _fingerprint(_model_folder(tmp_path / "longer", weights + b"\0")) != _fingerprint(first)
+    with pytest.raises(ModelError, match="cannot read the model"):
+        _fingerprint(tmp_path / "absent")

@@ -665,12 +665,25 @@ def import_ctranslate2_whisper(src: str | os.PathLike[str], dst: str | os.PathLi
 # --- the cache ----------------------------------------------------------------------------
 
 
+# Bytes of model.bin read for its fingerprint, at its start, middle and end.
+_SAMPLE_BYTES = 1 << 20
+
+
 def _fingerprint(src: Path) -> str:
+    """A short hash of what the model holds, not of where or when it was installed.
+
+    Size plus three 1 MiB samples of model.bin (hashing all of a large-v3 would take seconds
+    at every load): a reinstalled package or a copied folder maps to the same import instead
+    of another 150 MB to 3 GB copy in the cache, and different weights differ in the samples.
+    """
     digest = hashlib.sha256(f"yuyin-importer-{IMPORTER_VERSION}".encode())
-    model_bin = src / "model.bin"
     try:
-        stat = model_bin.stat()
-        digest.update(f"model.bin:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        with (src / "model.bin").open("rb") as model_bin:
+            size = os.fstat(model_bin.fileno()).st_size
+            digest.update(f"model.bin:{size}".encode())
+            for at in (0, max(0, size // 2 - _SAMPLE_BYTES // 2), max(0, size - _SAMPLE_BYTES)):
+                model_bin.seek(at)
+                digest.update(model_bin.read(_SAMPLE_BYTES))
         for name in ("config.json", "tokenizer.json"):
             digest.update(name.encode() + (src / name).read_bytes())
     except OSError as exc:
