@@ -207,7 +207,8 @@ def running_app(**overrides: object) -> Iterator[tuple[str, FastAPI]]:
     from yuyin.server import create_app
     from yuyin.settings import Settings
 
-    settings = Settings(port=free_port(), default_model="tiny.en", **overrides)  # type: ignore[arg-type]
+    fields: dict[str, Any] = {"default_model": "tiny.en", **overrides}
+    settings = Settings(port=free_port(), **fields)
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
     server = uvicorn.Server(config)
