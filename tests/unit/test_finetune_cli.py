@@ -66,6 +66,7 @@ def test_a_folder_holding_a_run_is_refused_with_a_hint(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "finetune.json").write_text(json.dumps({"options": {}}))
+    (out / "checkpoints" / "checkpoint-2").mkdir(parents=True)
     manifest = tmp_path / "m.jsonl"
     manifest.write_text("")
     result = run(str(manifest), "-o", str(out))

@@ -45,6 +45,18 @@ def test_a_folder_with_a_run_is_refused_without_resume_or_overwrite(tmp_path):
     assert run.settings.is_file()
 
 
+def test_a_run_that_never_started_is_started_again_without_a_flag(tmp_path):
+    # Its base model could not be loaded, say: only the settings were written.
+    run = RunDir(tmp_path / "out")
+    run.prepare(resume=False, overwrite=False)
+    run.write_json(run.settings, {"options": {"model": "org/unreachable"}})
+    RunDir(tmp_path / "out").prepare(resume=False, overwrite=False)
+    # Once anything else is there, it is a run again.
+    (run.root / "checkpoints").mkdir()
+    with pytest.raises(OutputError, match="already holds a fine-tuning run"):
+        RunDir(tmp_path / "out").prepare(resume=False, overwrite=False)
+
+
 def test_a_folder_with_other_files_is_refused_even_with_overwrite(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     run = RunDir(tmp_path)

@@ -132,7 +132,9 @@ class RunDir:
             )
         if self.root.exists() and not self.root.is_dir():
             raise OutputError(f"{self.root} is a file", hint="choose a folder for --output-dir")
-        busy = self.root.is_dir() and any(self.root.iterdir())
+        # A run that stopped before its first step (say, its base model could not be loaded)
+        # left only its settings: starting again needs no flag.
+        busy = self.root.is_dir() and any(p.name != _SETTINGS for p in self.root.iterdir())
         if resume and not self.settings.is_file():
             raise ConfigurationError(
                 f"nothing to resume in {self.root}: it holds no {_SETTINGS}",
