@@ -128,6 +128,9 @@ def test_concurrency_tiny_grid(data_dir, fixtures):
         assert c["real_time_factor"] > 0
         assert c["peak_rss_mb"] > 50
         assert 0.0 <= c["wer"] <= EN_MAX_WER
+        assert (c["metric"], c["error_rate"]) == ("wer", c["wer"])
+        assert len(c["warmup_seconds"]) == 1
+        assert c["warmup_seconds"][0] > 0
     assert [c["models"] for c in cells] == [2, 1, 2]
     assert [c["cost_threads"] for c in cells] == [2, 1, 2]
     assert len(report["top"]) == 3
@@ -135,6 +138,8 @@ def test_concurrency_tiny_grid(data_dir, fixtures):
     assert report["cheapest"] in report["top"]
     assert report["failed"] == []
     assert report["settings"]["requests"] == 2
+    assert report["settings"]["warmup"] == 1
+    assert (report["model"], report["device"], report["compute_type"]) == ("tiny.en", "cpu", "int8")
     check_audio(report, fixtures)
     check_environment(report)
 

@@ -4,14 +4,19 @@ fails with a clean message."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import sys
 
 import pytest
 from click.testing import CliRunner
 
+from yuyin.bench import runs as runs_module
+from yuyin.cli import bench as bench_cli
 from yuyin.cli import main
 from yuyin.cli.bench import CLI_ONLY_PARAMS, bench_command
 from yuyin.options import ModelOptions, TranscribeOptions, VadOptions
+from yuyin.types import Segment
 
 OPTION_NAMES = (
     {f.name for f in dataclasses.fields(ModelOptions)}
@@ -79,3 +84,66 @@ def test_bad_grids_are_refused(args, message, data_dir):
     )
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize("name", ["concurrency", "compare"])
+def test_local_only_commands_have_no_cloud_flags(name):
+    flags = {opt for p in bench_command.commands[name].params for opt in getattr(p, "opts", [])}
+    assert not flags & {"--api-key", "--base-url"}
+    speed = {opt for p in bench_command.commands["speed"].params for opt in getattr(p, "opts", [])}
+    assert {"--api-key", "--base-url"} <= speed  # speed can time a cloud engine too
+
+
+def test_concurrency_has_warmup_rounds():
+    params = {p.name: p for p in bench_command.commands["concurrency"].params}
+    assert params["warmup"].default == 1
+
+
+def test_a_plot_that_cannot_be_drawn_fails_before_measuring(monkeypatch, data_dir, tmp_path):
+    def never(*_args, **_kwargs):
+        raise AssertionError("measured although the chart cannot be drawn")
+
+    monkeypatch.setattr(bench_cli, "bench_speed", never)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    result = CliRunner().invoke(
+        main,
+        ["bench", "speed", "--audio", str(data_dir / "en.wav"), "--plot", str(tmp_path / "p.png")],
+    )
+    assert result.exit_code == 5, result.output
+    assert "matplotlib" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.fixture
+def scripted(monkeypatch, fake_engine):
+    engine = fake_engine([Segment(0.0, 1.0, " hello"), Segment(1.0, 2.0, " world")])
+    monkeypatch.setattr(runs_module, "load_engine", lambda options, shared: engine)
+    return engine
+
+
+def test_json_is_one_object_and_warnings_stay_on_stderr(scripted, tmp_path, data_dir):
+    audio = tmp_path / "talk.wav"
+    shutil.copy(data_dir / "en.wav", audio)  # no manifest lists it: no reference
+    args = ["bench", "speed", "--audio", str(audio), "-m", "tiny.en", "--device", "cpu",
+            "--repeat", "2", "--number", "2", "--warmup", "1"]  # fmt: skip
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["wer"] is None
+    assert len(report["run_seconds"]) == 2
+    assert len(scripted.calls) == 1 + 2 * 2
+    assert "warning" not in result.stderr
+    table = CliRunner().invoke(main, [*args, "--save", str(tmp_path / "r.json")])
+    assert table.exit_code == 0, table.output
+    assert "WER not measured (give --reference)" in table.stderr
+    assert "x real time" in table.stdout
+    assert json.loads((tmp_path / "r.json").read_text())["benchmark"] == "speed"
+
+
+def test_an_empty_reference_is_refused(data_dir):
+    result = CliRunner().invoke(
+        main, ["bench", "speed", "--audio", str(data_dir / "en.wav"), "--reference", "  "]
+    )
+    assert result.exit_code == 2
+    assert "error: --reference is empty" in result.output

@@ -24,6 +24,7 @@ class Models:
     def __init__(self, text: str = "hello world", fail: bool = False) -> None:
         self.loads: list[ModelOptions] = []
         self.running = 0
+        self.runs = 0
         self.most_at_once = 0
         self.lock = threading.Lock()
         self.text = text
@@ -35,6 +36,7 @@ class Models:
         def run() -> str:
             with self.lock:
                 self.running += 1
+                self.runs += 1
                 self.most_at_once = max(self.most_at_once, self.running)
             time.sleep(0.02)
             with self.lock:
@@ -49,7 +51,8 @@ class Models:
 @pytest.mark.parametrize(("mode", "loads"), [("fresh", 3 * 2), ("shared", 1), ("per-thread", 3)])
 def test_each_mode_loads_its_models(mode, loads):
     models = Models()
-    cell, texts = run_cell(CellSetting(mode, 2, 3), 3, 2, models, ModelOptions(), audio_seconds=1.0)
+    cell, texts = run_cell(CellSetting(mode, 2, 3), 3, 2, models, ModelOptions(), audio_seconds=1.0,
+                           warmup=0)  # fmt: skip
     assert len(models.loads) == loads
     assert {(o.cpu_threads, o.num_workers) for o in models.loads} == {(2, 3)}
     assert cell.ok
@@ -63,6 +66,21 @@ def test_each_mode_loads_its_models(mode, loads):
     assert (cell.load_seconds == 0.0) == (mode == "fresh")
 
 
+@pytest.mark.parametrize(("mode", "loads"), [("fresh", 2 * 3), ("shared", 1), ("per-thread", 2)])
+def test_warmup_rounds_run_like_the_others_and_are_left_out(mode, loads):
+    models = Models()
+    cell, texts = run_cell(CellSetting(mode, 1, 1), 2, 2, models, ModelOptions(), audio_seconds=1.0,
+                           warmup=1)  # fmt: skip
+    assert len(models.loads) == loads, "a warm-up round loads what a measured round loads"
+    assert models.runs == 2 * 3, "every request of the warm-up round ran"
+    assert len(cell.warmup_seconds) == 1
+    assert cell.warmup_seconds[0] > 0
+    assert len(cell.latencies) == 2 * 2, "warm-up requests are not in the latencies"
+    assert len(cell.round_seconds) == 2
+    assert len(texts) == 4
+    assert cell.to_dict()["warmup_seconds"] == list(cell.warmup_seconds)
+
+
 def test_a_failing_request_fails_the_cell():
     with pytest.raises(MemoryError):
         run_cell(CellSetting("shared", 1, 1), 2, 1, Models(fail=True), ModelOptions(),
@@ -72,6 +90,9 @@ def test_a_failing_request_fails_the_cell():
 def test_bad_counts_are_refused():
     with pytest.raises(ConfigurationError):
         run_cell(CellSetting("shared", 1, 1), 0, 1, Models(), ModelOptions(), audio_seconds=1.0)
+    with pytest.raises(ConfigurationError, match="--warmup"):
+        run_cell(CellSetting("shared", 1, 1), 1, 1, Models(), ModelOptions(), audio_seconds=1.0,
+                 warmup=-1)  # fmt: skip
 
 
 def test_grid_report_keeps_going_past_failed_cells():
@@ -109,3 +130,25 @@ def test_grid_runs_faster_whisper_only():
     with pytest.raises(ConfigurationError, match="cpu_threads"):
         bench_concurrency(AUDIO, ModelOptions(engine="transformers"), TranscribeOptions(),
                           grid_settings(["shared"], [1], [1]), requests=1, rounds=1)  # fmt: skip
+
+
+def test_chinese_cells_are_judged_by_cer_and_the_model_is_named():
+    audio = BenchAudio(
+        "zh.wav", np.zeros(16000, np.float32), "我們一起去公園。", "--reference", "zh"
+    )
+
+    def runner(setting: CellSetting):
+        # Two character edits in seven (CER 2/7), while the unsegmented "word" is simply wrong.
+        return run_cell(setting, 2, 1, Models("我们一起去动物园"), ModelOptions(),
+                        audio_seconds=1.0, warmup=0)  # fmt: skip
+
+    report = bench_concurrency(
+        audio, ModelOptions(model="tiny", device="cpu", compute_type="int8"), TranscribeOptions(),
+        grid_settings(["shared"], [1], [1]), requests=2, rounds=1, runner=runner,
+    )  # fmt: skip
+    (c,) = report["cells"]
+    assert c["metric"] == "cer"
+    assert c["error_rate"] == c["cer"] == pytest.approx(2 / 7)
+    assert c["wer"] == 1.0
+    assert (report["model"], report["device"], report["compute_type"]) == ("tiny", "cpu", "int8")
+    assert report["settings"]["warmup"] == 1

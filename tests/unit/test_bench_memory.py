@@ -10,13 +10,16 @@ import types
 import numpy as np
 import pytest
 
-from yuyin.bench import MemorySampler
+from yuyin.bench import BenchAudio, MemorySampler, RunPlan, bench_memory, render_report
 from yuyin.bench import memory as memory_module
+from yuyin.bench import runs as runs_module
+from yuyin.bench import speed as speed_module
 from yuyin.bench.environment import describe_environment, describe_machine
 from yuyin.bench.memory import gpu_unavailable_reason, nvml_gpus, os_peak_rss_mb
 from yuyin.bench.speed import gpu_index_for
 from yuyin.errors import YuyinError
-from yuyin.options import ModelOptions
+from yuyin.options import ModelOptions, TranscribeOptions
+from yuyin.types import Segment
 
 
 def test_a_large_allocation_shows_in_the_peak():
@@ -154,3 +157,39 @@ def test_environment_names_the_machine():
     line = describe_machine(env)
     assert f"{env['logical_cores']} cores" in line
     assert "Python" in line
+
+
+def test_memory_report_puts_gpu_load_and_transcription_apart(fake_nvml, monkeypatch, fake_engine):
+    """The model's weights count for the load; the transcription's growth is its own."""
+    engine = fake_engine([Segment(0.0, 1.0, " hello world")])
+    mib = 2**20
+
+    def load(options, shared):
+        fake_nvml.used += 500 * mib  # the weights arrive on the GPU
+        return engine
+
+    def run(*args, **kwargs):
+        fake_nvml.used += 100 * mib  # activations, kept until the end of the phase
+        return type(engine).run(engine, *args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "load_engine", load)
+    monkeypatch.setattr(engine, "run", run)
+    monkeypatch.setattr(speed_module, "gpu_index_for", lambda options: 0)
+    audio = BenchAudio("x.wav", np.zeros(16000, np.float32), "hello world", "--reference", "en")
+    report = bench_memory(audio, ModelOptions(model="tiny.en", device="cpu"),
+                          TranscribeOptions(vad=False, language="en"),
+                          RunPlan(warmup=0, repeat=1))  # fmt: skip
+    gpu = report["gpu"]
+    assert report["gpu_skipped"] is None
+    assert gpu["index"] == 0
+    assert 1000 < gpu["baseline_mb"] < 1010
+    # Every NVML read adds 1 MiB in the fake: bounds, not exact figures.
+    assert 500 <= gpu["load_growth_mb"] < 550
+    assert 100 <= gpu["transcription_growth_mb"] < 150, "the model is not counted twice"
+    assert gpu["transcription_peak_mb"] >= gpu["load_peak_mb"] + 100
+    assert gpu["power_mean_w"] == pytest.approx(150.0)
+    assert gpu["power_peak_w"] == pytest.approx(150.0)
+    assert report["wer"] == 0.0
+    table = render_report(report)
+    assert "GPU not measured" not in table
+    assert "150 (peak 150)" in table

@@ -70,7 +70,7 @@ def _concurrency(monkeypatch, fake_engine):
         return run_cell(setting, 2, 1, lambda o: (lambda: "hello world"), ModelOptions(),
                         audio_seconds=2.0)  # fmt: skip
 
-    return bench_concurrency(AUDIO, ModelOptions(model="tiny.en"), OPTIONS,
+    return bench_concurrency(AUDIO, ModelOptions(model="tiny.en", device="cpu"), OPTIONS,
                              grid_settings(["shared", "fresh"], [1], [1, 2]), requests=2,
                              rounds=1, runner=runner)  # fmt: skip
 
@@ -123,6 +123,17 @@ def test_table_contents(monkeypatch, fake_engine):
     assert "failed: the worker process was killed by SIGKILL" in concurrency
     assert "top 2: 1. " in concurrency
     assert "cheapest within 5% of the best: " in concurrency
+    # The model and its numeric type, the warm-up and the decoding are named under the table.
+    assert "faster-whisper tiny.en on cpu (int8); 2 simultaneous requests x 1 rounds" in concurrency
+    assert "after 1 warm-up round(s) (excluded)" in concurrency
+    assert "decoding: beam 5, language en" in concurrency
+    header = concurrency.splitlines()[0]
+    assert header.split()[-2:] == ["WER", "status"]
+    assert "warm-up s" in header
+    # In Markdown the summary lines are a list, not one run-together paragraph.
+    markdown = render_report(_concurrency(monkeypatch, fake_engine), "markdown")
+    assert "\n- top 2: 1. " in markdown
+    assert "\n- cheapest within 5% of the best: " in markdown
     compare = render_report(_compare(monkeypatch, fake_engine))
     assert "faster-whisper library int8" in compare
     assert "not measured:\n  faster-whisper library int8: ModelError: cannot load" in compare

@@ -17,8 +17,9 @@ from typing import Any
 from yuyin.bench.environment import describe_environment
 from yuyin.bench.grid import MODE_HELP, CellResult, CellSetting, select_cells
 from yuyin.bench.memory import MemorySampler
-from yuyin.bench.runs import BenchAudio, options_to_dict, score
+from yuyin.bench.runs import BenchAudio, options_to_dict, worst_score
 from yuyin.bench.worker import run_worker
+from yuyin.engines import resolve_device
 from yuyin.errors import ConfigurationError, YuyinError
 from yuyin.options import ModelOptions, TranscribeOptions
 
@@ -30,6 +31,48 @@ Factory = Callable[[ModelOptions], Callable[[], str]]
 CellRunner = Callable[[CellSetting], tuple[CellResult, list[str]]]
 
 
+#: A request's start and end (perf_counter seconds) and its text.
+_Span = tuple[float, float, str]
+
+
+def _round(requests: int, transcriber_for: Callable[[int], Callable[[], str]]) -> list[_Span]:
+    """Start `requests` transcriptions together on threads; each one's (start, end, text).
+
+    Raises:
+        Whatever a load or a transcription raised (the first one, after every thread ended).
+    """
+    barrier = threading.Barrier(requests)
+    spans: list[_Span | None] = [None] * requests
+    errors: list[BaseException] = []
+
+    def request(i: int) -> None:
+        barrier.wait()
+        begin = time.perf_counter()
+        try:
+            text = transcriber_for(i)()
+        except BaseException as exc:  # re-raised in the calling thread below
+            errors.append(exc)
+            return
+        spans[i] = (begin, time.perf_counter(), text)
+
+    threads = [
+        threading.Thread(target=request, args=(i,), name=f"yuyin-request-{i}")
+        for i in range(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [s for s in spans if s is not None]
+
+
+def _wall(spans: Sequence[_Span]) -> float:
+    """A round's wall seconds: from the first request's start to the last one's end."""
+    return max(s[1] for s in spans) - min(s[0] for s in spans)
+
+
 def run_cell(
     setting: CellSetting,
     requests: int,
@@ -38,74 +81,53 @@ def run_cell(
     model_options: ModelOptions,
     *,
     audio_seconds: float,
+    warmup: int = 1,
 ) -> tuple[CellResult, list[str]]:
-    """Run `rounds` rounds of `requests` simultaneous transcriptions in this process.
+    """Run `warmup` then `rounds` rounds of `requests` simultaneous transcriptions here.
 
     Args:
         setting: the mode, threads and workers.
         requests: simultaneous requests per round.
-        rounds: how many rounds (latencies of all rounds are pooled).
+        rounds: how many measured rounds (latencies of all rounds are pooled).
         factory: loads a model for the given options, returns its transcribe-once function.
         model_options: the options the cell's threads and workers are applied to.
         audio_seconds: the length of the audio each request transcribes.
+        warmup: rounds run first, exactly like the measured ones; their wall seconds are
+            reported, not counted (a model's first decode pays one-off allocations).
 
     Raises:
+        ConfigurationError: fewer than one request or round, or a negative warm-up.
         Whatever a load or a transcription raises (the first one, after the round ends).
     """
-    if requests < 1 or rounds < 1:
+    if requests < 1 or rounds < 1 or warmup < 0:
         raise ConfigurationError(
-            "--requests and --rounds must be 1 or more", hint="e.g. --requests 4 --rounds 2"
+            "--requests and --rounds must be 1 or more, --warmup 0 or more",
+            hint="e.g. --requests 4 --rounds 2 --warmup 1",
         )
     mopts = dataclasses.replace(
         model_options, cpu_threads=setting.cpu_threads, num_workers=setting.num_workers
     )
     latencies: list[float] = []
     round_seconds: list[float] = []
+    warmup_seconds: list[float] = []
     texts: list[str] = []
-    load_seconds = 0.0
     with MemorySampler() as sampler:
         started = time.perf_counter()
-        shared = [factory(mopts)] if setting.mode == "shared" else []
-        own = [factory(mopts) for _ in range(requests)] if setting.mode == "per-thread" else []
-        if setting.mode != "fresh":
-            load_seconds = time.perf_counter() - started
+        preloaded = 0 if setting.mode == "fresh" else setting.models(requests)
+        models = [factory(mopts) for _ in range(preloaded)]
+        load_seconds = time.perf_counter() - started if models else 0.0
+
+        def transcriber_for(i: int) -> Callable[[], str]:
+            # A fresh model's load is part of its request's latency, by design of the mode.
+            return models[i % len(models)] if models else factory(mopts)
+
+        for _ in range(warmup):
+            warmup_seconds.append(_wall(_round(requests, transcriber_for)))
         for _ in range(rounds):
-            barrier = threading.Barrier(requests)
-            spans: list[tuple[float, float, str] | None] = [None] * requests
-            errors: list[BaseException] = []
-
-            def request(
-                i: int,
-                barrier: threading.Barrier,
-                spans: list[tuple[float, float, str] | None],
-                errors: list[BaseException],
-            ) -> None:
-                barrier.wait()
-                begin = time.perf_counter()
-                try:
-                    run = shared[0] if shared else own[i] if own else factory(mopts)
-                    text = run()
-                except BaseException as exc:  # re-raised in the calling thread below
-                    errors.append(exc)
-                    return
-                spans[i] = (begin, time.perf_counter(), text)
-
-            threads = [
-                threading.Thread(
-                    target=request, args=(i, barrier, spans, errors), name=f"yuyin-request-{i}"
-                )
-                for i in range(requests)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if errors:
-                raise errors[0]
-            done = [s for s in spans if s is not None]
-            round_seconds.append(max(s[1] for s in done) - min(s[0] for s in done))
-            latencies.extend(s[1] - s[0] for s in done)
-            texts.extend(s[2] for s in done)
+            spans = _round(requests, transcriber_for)
+            round_seconds.append(_wall(spans))
+            latencies.extend(s[1] - s[0] for s in spans)
+            texts.extend(s[2] for s in spans)
     cell = CellResult(
         setting,
         requests,
@@ -114,6 +136,7 @@ def run_cell(
         tuple(round_seconds),
         load_seconds,
         sampler.result.peak_rss_mb,
+        warmup_seconds=tuple(warmup_seconds),
     )
     return cell, texts
 
@@ -125,6 +148,7 @@ def worker_cell_runner(
     *,
     requests: int,
     rounds: int,
+    warmup: int = 1,
     timeout: float | None = None,
 ) -> CellRunner:
     """A `CellRunner` that measures each cell in a fresh worker process."""
@@ -139,6 +163,7 @@ def worker_cell_runner(
                 "setting": dataclasses.asdict(setting),
                 "requests": requests,
                 "rounds": rounds,
+                "warmup": warmup,
             },
             timeout=timeout,
         )
@@ -150,6 +175,7 @@ def worker_cell_runner(
             tuple(data["round_seconds"]),
             float(data["load_seconds"]),
             data["peak_rss_mb"],
+            warmup_seconds=tuple(data["warmup_seconds"]),
         )
         return cell, list(data["texts"])
 
@@ -164,6 +190,7 @@ def bench_concurrency(
     *,
     requests: int,
     rounds: int,
+    warmup: int = 1,
     runner: CellRunner | None = None,
     top: int = 3,
     tolerance: float = 0.05,
@@ -178,7 +205,8 @@ def bench_concurrency(
         options: decoding options.
         settings: the grid's cells (`grid_settings`).
         requests: simultaneous requests per round.
-        rounds: rounds per cell.
+        rounds: measured rounds per cell.
+        warmup: rounds per cell run first and left out of the statistics (reported).
         runner: how a cell is measured (default: a fresh worker process per cell).
         top: how many of the best cells to report.
         tolerance: the share of the best throughput the recommended cell may give up.
@@ -186,7 +214,8 @@ def bench_concurrency(
         on_cell: called with each finished cell (progress).
 
     Returns:
-        The report: `cells`, `top`, `cheapest`, `failed`, settings and environment.
+        The report: `cells`, `top`, `cheapest`, `failed`, the model with the device and
+        numeric type it runs on, settings and environment.
     """
     if model_options.engine != "faster-whisper":
         raise ConfigurationError(
@@ -194,16 +223,24 @@ def bench_concurrency(
             hint="it runs the faster-whisper engine only",
         )
     environment = describe_environment()
+    device, compute_type = resolve_device(model_options.device, model_options.compute_type)
     run = runner or worker_cell_runner(
-        audio, model_options, options, requests=requests, rounds=rounds, timeout=timeout
+        audio,
+        model_options,
+        options,
+        requests=requests,
+        rounds=rounds,
+        warmup=warmup,
+        timeout=timeout,
     )
     cells: list[CellResult] = []
     for setting in settings:
         try:
             cell, texts = run(setting)
-            scores = [score(audio.reference, t, audio.language)["wer"] for t in texts]
-            known = [s for s in scores if s is not None]
-            cell = dataclasses.replace(cell, wer=max(known) if known else None)
+            worst = worst_score(audio.reference, texts, audio.language)
+            cell = dataclasses.replace(
+                cell, wer=worst["wer"], cer=worst["cer"], metric=worst["metric"]
+            )
         except YuyinError as exc:
             cell = CellResult(setting, requests, audio.duration, error=str(exc))
         except (MemoryError, RuntimeError, OSError) as exc:  # an in-process runner's failure
@@ -222,10 +259,15 @@ def bench_concurrency(
             "options": options_to_dict(options),
             "requests": requests,
             "rounds": rounds,
+            "warmup": warmup,
             "tolerance": tolerance,
             "modes": {m: MODE_HELP[m] for m in dict.fromkeys(s.mode for s in settings)},
         },
         "environment": environment,
+        "model": model_options.model,
+        "engine": model_options.engine,
+        "device": device,
+        "compute_type": compute_type,
         "cells": [c.to_dict() for c in cells],
         "top": [c.to_dict() for c in selection.top],
         "best": selection.best.to_dict() if selection.best else None,

@@ -100,8 +100,12 @@ class CellResult:
         load_seconds: seconds spent loading models before the rounds (not in latency);
             in `fresh` mode loads are inside each request's latency and this is 0.
         peak_rss_mb: the worker process's peak resident memory, in MiB.
-        wer: the worst word error rate among the requests (None without a reference).
+        wer: word error rate of the request that scored worst (None without a reference).
+        cer: its character error rate.
+        metric: the rate to read first, `wer` or `cer` (for Chinese), None without a
+            reference.
         error: why the cell failed (out of memory, a crash, a timeout), else None.
+        warmup_seconds: wall seconds of each warm-up round (not in any statistic).
     """
 
     setting: CellSetting
@@ -112,7 +116,10 @@ class CellResult:
     load_seconds: float = 0.0
     peak_rss_mb: float | None = None
     wer: float | None = None
+    cer: float | None = None
+    metric: str | None = None
     error: str | None = None
+    warmup_seconds: tuple[float, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -135,6 +142,11 @@ class CellResult:
     def audio_throughput(self) -> float:
         """Audio seconds transcribed per wall second (x real time; 0 for a failed cell)."""
         return self.throughput * self.audio_seconds
+
+    @property
+    def error_rate(self) -> float | None:
+        """The error rate named by `metric` (CER for Chinese, else WER), None unscored."""
+        return self.cer if self.metric == "cer" else self.wer
 
     @property
     def cost(self) -> int:
@@ -160,11 +172,15 @@ class CellResult:
             "latency_max": latency.max if latency else None,
             "latencies": list(self.latencies),
             "round_seconds": list(self.round_seconds),
+            "warmup_seconds": list(self.warmup_seconds),
             "load_seconds": self.load_seconds,
             "throughput_requests_per_second": self.throughput if self.ok else None,
             "real_time_factor": self.audio_throughput if self.ok else None,
             "peak_rss_mb": self.peak_rss_mb,
             "wer": self.wer,
+            "cer": self.cer,
+            "metric": self.metric,
+            "error_rate": self.error_rate,
         }
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["TABLE_FORMATS", "format_table", "plot_report", "render_report"]
+__all__ = ["TABLE_FORMATS", "format_table", "plot_report", "render_report", "require_matplotlib"]
 
 #: `--format` choices.
 TABLE_FORMATS: tuple[str, ...] = ("table", "markdown")
@@ -204,8 +204,9 @@ def _cell_name(cell: dict[str, Any]) -> str:
 def _render_concurrency(report: dict[str, Any], fmt: str) -> str:
     settings = report["settings"]
     headers = [
-        "mode", "cpu_threads", "num_workers", "models", "cost", "latency s (mean ± sd)",
-        "req/s", "x real time", "peak MB", "WER", "status",
+        "mode", "cpu_threads", "num_workers", "models", "cost", "warm-up s",
+        "latency s (mean ± sd)", "req/s", "x real time", "peak MB", _metric_name(report["cells"]),
+        "status",
     ]  # fmt: skip
     rows = []
     for c in report["cells"]:
@@ -213,31 +214,38 @@ def _render_concurrency(report: dict[str, Any], fmt: str) -> str:
         status = "ok" if c["ok"] else "failed: " + str(c["error"]).splitlines()[0][:60]
         rows.append([
             c["mode"], str(c["cpu_threads"]), str(c["num_workers"]), str(c["models"]),
-            str(c["cost_threads"]), latency, _num(c["throughput_requests_per_second"]),
-            _num(c["real_time_factor"]), _num(c["peak_rss_mb"], 0), _num(c["wer"], 3), status,
+            str(c["cost_threads"]), "/".join(_num(w) for w in c["warmup_seconds"]) or "-",
+            latency, _num(c["throughput_requests_per_second"]),
+            _num(c["real_time_factor"]), _num(c["peak_rss_mb"], 0), _num(c["error_rate"], 3),
+            status,
         ])  # fmt: skip
-    out = format_table(headers, rows, fmt)
-    out += (
-        f"\n\n{settings['requests']} simultaneous requests x {settings['rounds']} rounds per "
-        "cell; cost = CPU threads asked for (cpu_threads x num_workers x models)"
-    )
+    lines = [
+        f"{report['engine']} {report['model']} on {report['device']} "
+        f"({report['compute_type']}); {settings['requests']} simultaneous requests x "
+        f"{settings['rounds']} rounds per cell after {settings['warmup']} warm-up round(s) "
+        "(excluded); cost = CPU threads asked for (cpu_threads x num_workers x models)",
+        f"decoding: {_decoding(settings.get('options', {}))}",
+    ]
     top = report["top"]
     if top:
         ranked = "; ".join(
             f"{n}. {_cell_name(c)} ({_num(c['real_time_factor'])}x real time)"
             for n, c in enumerate(top, 1)
         )
-        out += f"\ntop {len(top)}: {ranked}"
+        lines.append(f"top {len(top)}: {ranked}")
         cheap = report["cheapest"]
-        out += (
-            f"\ncheapest within {settings['tolerance']:.0%} of the best: {_cell_name(cheap)} "
+        lines.append(
+            f"cheapest within {settings['tolerance']:.0%} of the best: {_cell_name(cheap)} "
             f"(cost {cheap['cost_threads']}, {_num(cheap['real_time_factor'])}x real time)"
         )
     else:
-        out += "\nevery cell failed"
+        lines.append("every cell failed")
     if report["failed"]:
-        out += f"\nfailed cells: {len(report['failed'])} (see status)"
-    return out + "\n\n" + _footer(report, fmt)
+        lines.append(f"failed cells: {len(report['failed'])} (see status)")
+    # Markdown would run plain lines together into one paragraph.
+    prefix = "- " if fmt == "markdown" else ""
+    summary = "\n".join(prefix + line for line in lines)
+    return format_table(headers, rows, fmt) + "\n\n" + summary + "\n\n" + _footer(report, fmt)
 
 
 _RENDERERS = {
@@ -267,11 +275,18 @@ def render_report(report: dict[str, Any], fmt: str = "table") -> str:
 # --- plots ----------------------------------------------------------------------------------
 
 
-def _figure(panels: int) -> tuple[Figure, list[Axes]]:
+def require_matplotlib() -> None:
+    """Raise MissingDependencyError unless matplotlib (for `--plot`) can be imported."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError("matplotlib", "bench", "--plot") from exc
+
+
+def _figure(panels: int) -> tuple[Figure, list[Axes]]:
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(9.0, 3.2 * panels), layout="constrained")
     axes = [figure.add_subplot(panels, 1, k + 1) for k in range(panels)]
     return figure, axes
@@ -285,12 +300,15 @@ def _bars(
     unit: str,
     *,
     least_top: float = 0.0,
+    notes: Sequence[str] | None = None,
 ) -> None:
     heights = [v or 0.0 for v in values]
     colors = ["tab:blue" if v is not None else "lightgrey" for v in values]
     bars = ax.bar(range(len(labels)), heights, color=colors)
-    for bar, value in zip(bars, values, strict=True):
+    for k, (bar, value) in enumerate(zip(bars, values, strict=True)):
         text = "failed" if value is None else f"{value:.3g}"
+        if notes is not None and value is not None:
+            text += "\n" + notes[k]
         ax.annotate(
             text,
             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -358,12 +376,26 @@ def plot_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
             report["load"]["peak_rss_mb"],
             report["transcription"]["peak_rss_mb"],
         ]
-        _bars(ax, ["baseline", "model load", "transcription"], values, "peak RSS", "MiB")
+        title = (
+            f"peak RSS: {report['engine']} {report['model']} ({report['compute_type']}), "
+            f"{metric} {_num(report['error_rate'], 3)}"
+        )
+        _bars(ax, ["baseline", "model load", "transcription"], values, title, "MiB")
     elif kind == "concurrency":
         figure, (ax,) = _figure(1)
         cells = report["cells"]
         labels = [f"{c['mode']} t{c['cpu_threads']} w{c['num_workers']}" for c in cells]
-        _bars(ax, labels, [c["real_time_factor"] for c in cells], "throughput", "x real time")
+        # No speed without its accuracy: each bar carries its cell's error rate.
+        metric = _metric_name(cells)
+        notes = [f"{metric} {_num(c['error_rate'], 3)}" for c in cells]
+        _bars(
+            ax,
+            labels,
+            [c["real_time_factor"] for c in cells],
+            f"throughput: {report['engine']} {report['model']} ({report['compute_type']})",
+            "x real time",
+            notes=notes,
+        )
     else:
         raise ConfigurationError(f"unknown benchmark report {kind!r}")
     figure.suptitle(machine, fontsize="x-small")

@@ -14,7 +14,7 @@ import functools
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,7 @@ __all__ = [
     "result_fields",
     "score",
     "transcribe_options_from_dict",
+    "worst_score",
 ]
 
 #: How a transcription is run: through yuyin, or with the faster-whisper library directly.
@@ -131,8 +132,13 @@ def load_bench_audio(
         language: the language of the speech, if known.
 
     Raises:
+        ConfigurationError: an empty reference (every error rate against it is meaningless).
         MediaNotFoundError, AudioDecodeError: the file cannot be used.
     """
+    if reference is not None and not reference.strip():
+        raise ConfigurationError(
+            "--reference is empty", hint="give the words spoken in the audio, or leave it out"
+        )
     samples, info = decode_audio(path)
     source: str | None = "--reference" if reference is not None else None
     ref_language = None
@@ -156,6 +162,15 @@ def score(reference: str | None, hypothesis: str, language: str | None) -> dict[
         "metric": result.metric,
         "error_rate": result.score(),
     }
+
+
+def worst_score(
+    reference: str | None, hypotheses: Sequence[str], language: str | None
+) -> dict[str, Any]:
+    """`score` of the hypothesis that scores worst (by the language's own metric), so that
+    one bad run among identical ones shows; nulls without a reference."""
+    scores = [score(reference, h, language) for h in hypotheses] or [score(None, "", language)]
+    return max(scores, key=lambda s: s["error_rate"] if s["error_rate"] is not None else 0.0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -497,8 +512,7 @@ def result_fields(measurement: Measurement, audio: BenchAudio, model: str) -> di
     """The fields every speed result carries: wall times, real-time factor, tokens/s, memory,
     and the worst WER over the measured runs (the same for a deterministic decoder)."""
     wall = summarize(measurement.run_seconds)
-    scores = [score(audio.reference, t, audio.language) for t in measurement.texts]
-    worst = max(scores, key=lambda s: s["error_rate"] if s["error_rate"] is not None else 0.0)
+    worst = worst_score(audio.reference, measurement.texts, audio.language)
     text = measurement.texts[-1]
     tokens = count_tokens(text, model)
     peak = max(measurement.load.peak_rss_mb, measurement.transcription.peak_rss_mb)

@@ -40,6 +40,13 @@ def _settings(
     }
 
 
+def _growth(start_mb: float | None, peak_mb: float | None) -> float | None:
+    """GPU memory a phase added over its start (None when NVML read nothing)."""
+    if start_mb is None or peak_mb is None:
+        return None
+    return max(peak_mb - start_mb, 0.0)
+
+
 def bench_speed(
     audio: BenchAudio,
     model_options: ModelOptions,
@@ -107,9 +114,10 @@ def bench_memory(
             "index": gpu_index,
             "baseline_mb": load.gpu_start_mb,
             "load_peak_mb": load.gpu_peak_mb,
-            "load_growth_mb": (load.gpu_peak_mb or load.gpu_start_mb) - load.gpu_start_mb,
+            "load_growth_mb": _growth(load.gpu_start_mb, load.gpu_peak_mb),
             "transcription_peak_mb": run.gpu_peak_mb,
-            "transcription_growth_mb": ((run.gpu_peak_mb or load.gpu_start_mb) - load.gpu_start_mb),
+            # Above what the loaded model already held, as for resident memory below.
+            "transcription_growth_mb": _growth(run.gpu_start_mb, run.gpu_peak_mb),
             "power_mean_w": run.gpu_power_mean_w,
             "power_peak_w": run.gpu_power_peak_w,
         }

@@ -8,7 +8,7 @@ followed by the JSON result (libraries may print their own lines to stdout too).
      "plan": {...}, "variant": "yuyin", "gpu_index": null, "load_only": false}
     {"job": "cell", "audio": PATH, "model_options": {...}, "options": {...},
      "setting": {"mode": ..., "cpu_threads": ..., "num_workers": ...},
-     "requests": N, "rounds": R}
+     "requests": N, "rounds": R, "warmup": W}
 
 Run as `python -m yuyin.bench.worker`.
 """
@@ -69,6 +69,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             factory,
             model_options,
             audio_seconds=audio.duration,
+            warmup=job.get("warmup", 1),
         )
         return {**cell.to_dict(), "texts": texts}
     if job.get("load_only"):

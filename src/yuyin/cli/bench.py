@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from tqdm import tqdm
 from yuyin.bench import (
     MODES,
     TABLE_FORMATS,
+    BenchAudio,
     RunPlan,
     bench_compare,
     bench_concurrency,
@@ -28,6 +30,7 @@ from yuyin.bench import (
     render_report,
 )
 from yuyin.bench.grid import MODE_HELP, CellResult
+from yuyin.bench.report import require_matplotlib
 from yuyin.cli._common import EXIT_CODES_HELP, echo_json
 from yuyin.cli.transcribe import transcribe_command
 from yuyin.fileio import atomic_write_text
@@ -51,6 +54,10 @@ _OPTION_NAMES = (
     | {f.name for f in _fields(TranscribeOptions) if f.name != "vad_options"}
     | {f"vad_{f.name}" for f in _fields(VadOptions)}
 )
+
+
+#: Flags only a cloud engine reads: left off the commands that run local engines only.
+_CLOUD_ONLY = frozenset({"base_url", "api_key"})
 
 
 def _copied(exclude: frozenset[str] = frozenset()) -> list[click.Parameter]:
@@ -175,23 +182,69 @@ class _Bar:
             self.bar.close()
 
 
-def _audio(audio: str, reference: str | None, language: str | None, json_output: bool) -> Any:
-    bench_audio = load_bench_audio(audio, reference=reference, language=language)
-    if bench_audio.reference is None and not json_output:
-        click.echo(
-            f"warning: no reference text for {audio}: WER not measured (give --reference)",
-            err=True,
-        )
-    return bench_audio
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What a subcommand measures: the decoded input, the options, the run counts.
+
+    `plan` holds `--warmup/--repeat/--number` where the subcommand has them (concurrency
+    has only `--warmup`: warm-up rounds per cell).
+    """
+
+    audio: BenchAudio
+    options: TranscribeOptions
+    model_options: ModelOptions
+    plan: RunPlan
+    json_output: bool
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr, kept out of `--json` runs (stdout holds one object)."""
+        if not self.json_output:
+            click.echo(f"warning: {message}", err=True)
 
 
-def _emit(
-    report: dict[str, Any],
-    json_output: bool,
-    table_format: str,
-    plot: str | None,
-    save: str | None,
+#: Measures a job, calling the step function once per unit of progress; returns the report.
+_Measure = Callable[[_Job, Callable[..., None]], dict[str, Any]]
+
+
+def _run(
+    params: dict[str, Any],
+    measure: _Measure,
+    *,
+    desc: str,
+    unit: str,
+    total: Callable[[RunPlan], int],
+    reference_required: bool = False,
+    **fixed: Any,
 ) -> None:
+    """The body every subcommand shares: options and input, a progress bar, the output.
+
+    Args:
+        params: the command's remaining click parameters (input, run, output, options).
+        measure: runs the benchmark on the job.
+        desc: the progress bar's label.
+        unit: what the bar counts.
+        total: how many steps `measure` reports for a plan.
+        reference_required: the benchmark refuses to run without one (no warning then:
+            the error says it).
+        fixed: ModelOptions fields the subcommand sets itself (e.g. the engine).
+    """
+    json_output, table_format = params.pop("json_output"), params.pop("table_format")
+    plot, save, quiet = params.pop("plot"), params.pop("save"), params.pop("quiet")
+    plan = RunPlan(**{k: params.pop(k) for k in ("warmup", "repeat", "number") if k in params})
+    audio, reference = params.pop("audio"), params.pop("reference")
+    options, model_options = _options(params, **fixed)
+    if plot:
+        # A chart that cannot be drawn should fail now, not after minutes of measuring.
+        require_matplotlib()
+    bench_audio = load_bench_audio(audio, reference=reference, language=options.language)
+    job = _Job(bench_audio, options, model_options, plan, json_output)
+    if bench_audio.reference is None and not reference_required:
+        job.warn(f"no reference text for {audio}: WER not measured (give --reference)")
+    bar = _Bar(total(plan), desc, unit, not quiet and not json_output)
+    try:
+        report = measure(job, bar.update)
+    finally:
+        bar.close()
     if save:
         atomic_write_text(save, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     written = plot_report(report, plot) if plot else None
@@ -201,6 +254,11 @@ def _emit(
     click.echo(render_report(report, table_format))
     if written is not None:
         click.echo(f"wrote {written}", err=True)
+
+
+def _runs(plan: RunPlan) -> int:
+    """Transcriptions a plan makes: its warm-ups and every measured one."""
+    return plan.warmup + plan.repeat * plan.number
 
 
 @click.group(
@@ -233,34 +291,18 @@ def bench_command() -> None:
 @_input_options
 @_run_options(repeat=5, warmup=1)
 @_output_options
-def speed_command(
-    audio: str,
-    reference: str | None,
-    repeat: int,
-    number: int,
-    warmup: int,
-    json_output: bool,
-    table_format: str,
-    plot: str | None,
-    save: str | None,
-    quiet: bool,
-    **params: Any,
-) -> None:
+def speed_command(**params: Any) -> None:
     """Time full transcriptions: min/median/max wall time, real-time factor, tokens/s, WER.
 
     Runs --warmup transcriptions, then --repeat x --number measured ones with the model
     loaded once (its load is timed on its own). tokens/s counts the Whisper tokens of the
     text produced, per second of wall time.
     """
-    options, model_options = _options(params)
-    bench_audio = _audio(audio, reference, options.language, json_output)
-    plan = RunPlan(warmup=warmup, repeat=repeat, number=number)
-    bar = _Bar(warmup + repeat * number, "speed", "run", not quiet and not json_output)
-    try:
-        report = bench_speed(bench_audio, model_options, options, plan, on_run=bar.update)
-    finally:
-        bar.close()
-    _emit(report, json_output, table_format, plot, save)
+
+    def measure(job: _Job, step: Callable[..., None]) -> dict[str, Any]:
+        return bench_speed(job.audio, job.model_options, job.options, job.plan, on_run=step)
+
+    _run(params, measure, desc="speed", unit="run", total=_runs)
 
 
 speed_command.params[2:2] = _copied()
@@ -274,34 +316,18 @@ speed_command.params[2:2] = _copied()
 @_input_options
 @_run_options(repeat=1, warmup=0)
 @_output_options
-def memory_command(
-    audio: str,
-    reference: str | None,
-    repeat: int,
-    number: int,
-    warmup: int,
-    json_output: bool,
-    table_format: str,
-    plot: str | None,
-    save: str | None,
-    quiet: bool,
-    **params: Any,
-) -> None:
+def memory_command(**params: Any) -> None:
     """Peak memory: model load and transcription reported apart; GPU memory and power too.
 
     Resident memory of this process is sampled every 10 ms in a thread (psutil) and checked
     against the operating system's high-water mark. GPU memory and power come from NVML
     when the run uses an NVIDIA GPU; otherwise they are skipped and the reason is given.
     """
-    options, model_options = _options(params)
-    bench_audio = _audio(audio, reference, options.language, json_output)
-    plan = RunPlan(warmup=warmup, repeat=repeat, number=number)
-    bar = _Bar(warmup + repeat * number, "memory", "run", not quiet and not json_output)
-    try:
-        report = bench_memory(bench_audio, model_options, options, plan, on_run=bar.update)
-    finally:
-        bar.close()
-    _emit(report, json_output, table_format, plot, save)
+
+    def measure(job: _Job, step: Callable[..., None]) -> dict[str, Any]:
+        return bench_memory(job.audio, job.model_options, job.options, job.plan, on_run=step)
+
+    _run(params, measure, desc="memory", unit="run", total=_runs)
 
 
 memory_command.params[2:2] = _copied()
@@ -348,7 +374,15 @@ memory_command.params[2:2] = _copied()
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Rounds per cell; latencies of all rounds are pooled.",
+    help="Measured rounds per cell; latencies of all rounds are pooled.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Rounds per cell before the measured ones, run the same way; timed and reported, "
+    "not counted.",
 )
 @click.option(
     "--top", type=click.IntRange(min=1), default=3, show_default=True, help="Best cells listed."
@@ -369,8 +403,6 @@ memory_command.params[2:2] = _copied()
 )
 @_output_options
 def concurrency_command(
-    audio: str,
-    reference: str | None,
     cpu_threads_grid: tuple[int, ...],
     num_workers_grid: tuple[int, ...],
     modes: tuple[str, ...],
@@ -379,50 +411,50 @@ def concurrency_command(
     top: int,
     tolerance: float,
     timeout: float,
-    json_output: bool,
-    table_format: str,
-    plot: str | None,
-    save: str | None,
-    quiet: bool,
     **params: Any,
 ) -> None:
     """N simultaneous requests over a grid of modes x --cpu-threads x --num-workers.
 
     Each cell runs in a fresh process (its memory is its own; out of memory or a crash
-    fails that cell only) and reports latency mean ± stdev, throughput and peak memory.
-    The summary lists the top cells by throughput and the cheapest cell (fewest CPU
-    threads asked for: cpu_threads x num_workers x models loaded) within --tolerance of
-    the best.
+    fails that cell only): --warmup rounds first (reported, not counted), then --rounds
+    measured ones, giving latency mean ± stdev, throughput, peak memory and WER. The
+    summary lists the top cells by throughput and the cheapest cell (fewest CPU threads
+    asked for: cpu_threads x num_workers x models loaded) within --tolerance of the best.
     """
-    options, model_options = _options(params, cpu_threads=0, num_workers=1)
     settings = grid_settings(modes, cpu_threads_grid, num_workers_grid)
-    bench_audio = _audio(audio, reference, options.language, json_output)
-    bar = _Bar(len(settings), "concurrency", "cell", not quiet and not json_output)
 
-    def on_cell(cell: CellResult) -> None:
-        bar.update()
-        if not cell.ok and not json_output:
-            click.echo(f"warning: {cell.setting.label} failed: {cell.error}", err=True)
+    def measure(job: _Job, step: Callable[..., None]) -> dict[str, Any]:
+        def on_cell(cell: CellResult) -> None:
+            step()
+            if not cell.ok:
+                job.warn(f"{cell.setting.label} failed: {cell.error}")
 
-    try:
-        report = bench_concurrency(
-            bench_audio,
-            model_options,
-            options,
+        return bench_concurrency(
+            job.audio,
+            job.model_options,
+            job.options,
             settings,
             requests=requests,
             rounds=rounds,
+            warmup=job.plan.warmup,
             top=top,
             tolerance=tolerance,
             timeout=timeout,
             on_cell=on_cell,
         )
-    finally:
-        bar.close()
-    _emit(report, json_output, table_format, plot, save)
+
+    _run(
+        params,
+        measure,
+        desc="concurrency",
+        unit="cell",
+        total=lambda _plan: len(settings),
+        cpu_threads=0,
+        num_workers=1,
+    )
 
 
-concurrency_command.params[2:2] = _copied(frozenset({"cpu_threads", "num_workers", "engine"}))
+concurrency_command.params[2:2] = _copied(_CLOUD_ONLY | {"cpu_threads", "num_workers", "engine"})
 
 
 @bench_command.command(
@@ -442,9 +474,10 @@ concurrency_command.params[2:2] = _copied(frozenset({"cpu_threads", "num_workers
 @click.option(
     "--only",
     default="",
+    show_default="all local engines",
     callback=_names,
     help="Comma-separated rows to run: faster-whisper, faster-whisper-plain, or engine "
-    "names (`yuyin engines`). Default: all local engines.",
+    "names (`yuyin engines`).",
 )
 @click.option(
     "--prepare/--no-prepare",
@@ -462,20 +495,10 @@ concurrency_command.params[2:2] = _copied(frozenset({"cpu_threads", "num_workers
 )
 @_output_options
 def compare_command(
-    audio: str,
-    reference: str | None,
-    repeat: int,
-    number: int,
-    warmup: int,
     compute_types: tuple[str, ...],
     only: tuple[str, ...],
     prepare: bool,
     timeout: float,
-    json_output: bool,
-    table_format: str,
-    plot: str | None,
-    save: str | None,
-    quiet: bool,
     **params: Any,
 ) -> None:
     """The same audio, weights and decoding options through every local engine installed.
@@ -487,31 +510,35 @@ def compare_command(
     and WER side by side. An engine that is missing or fails is a row with its error.
     A reference is required: give --reference unless --audio is a listed fixture.
     """
-    options, model_options = _options(params, engine="faster-whisper", compute_type="auto")
-    bench_audio = _audio(audio, reference, options.language, json_output=True)
     targets = compare_targets(compute_types, only)
-    plan = RunPlan(warmup=warmup, repeat=repeat, number=number)
-    bar = _Bar(len(targets), "compare", "engine", not quiet and not json_output)
 
-    def on_row(row: dict[str, Any]) -> None:
-        bar.update()
-        if not row["ok"] and not json_output:
-            click.echo(f"warning: {row['label']}: {row['error']['message']}", err=True)
+    def measure(job: _Job, step: Callable[..., None]) -> dict[str, Any]:
+        def on_row(row: dict[str, Any]) -> None:
+            step()
+            if not row["ok"]:
+                job.warn(f"{row['label']}: {row['error']['message']}")
 
-    try:
-        report = bench_compare(
-            bench_audio,
-            model_options,
-            options,
-            plan,
+        return bench_compare(
+            job.audio,
+            job.model_options,
+            job.options,
+            job.plan,
             targets=targets,
             prepare=prepare,
             timeout=timeout,
             on_row=on_row,
         )
-    finally:
-        bar.close()
-    _emit(report, json_output, table_format, plot, save)
+
+    _run(
+        params,
+        measure,
+        desc="compare",
+        unit="engine",
+        total=lambda _plan: len(targets),
+        reference_required=True,
+        engine="faster-whisper",
+        compute_type="auto",
+    )
 
 
-compare_command.params[2:2] = _copied(frozenset({"engine", "compute_type"}))
+compare_command.params[2:2] = _copied(_CLOUD_ONLY | {"engine", "compute_type"})
