@@ -77,7 +77,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     except OSError as exc:
         raise OutputError(
             f"cannot write to {target.parent}: {exc.strerror or exc}",
-            hint="choose a writable folder with --output-dir",
+            hint="check that the folder can be created and written, or choose another path",
         ) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
