@@ -52,6 +52,7 @@ def test_the_engine_fits_the_protocol_and_the_registry(tiny_en):
     assert engine.name == "openai-whisper"
     assert engine.model_name == "tiny.en"
     assert not engine.multilingual
+    assert (tiny_en.device, tiny_en.compute_type) == ("cpu", "float32")
     assert load_openai_whisper_engine("tiny.en") is tiny_en  # one instance per process
     options = yuyin.ModelOptions(engine="openai-whisper", model="tiny.en", device="cpu")
     assert load_engine(options) is tiny_en

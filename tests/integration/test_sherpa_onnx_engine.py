@@ -288,6 +288,7 @@ def test_a_zipformer_transducer_folder_runs(tmp_path, data_dir, check_transcript
     engine = load_sherpa_engine(str(make_transducer(tmp_path / "zipformer")), shared=False)
     assert engine.kind == "transducer"
     assert engine.model.files["joiner"].name == "joiner-epoch-99-avg-1.onnx"
+    assert (engine.device, engine.compute_type) == ("cpu", "float32")
     assert not engine.multilingual
     t = yuyin.transcribe(data_dir / "en.wav", engine=engine, vad=False)
     check_transcript(t)

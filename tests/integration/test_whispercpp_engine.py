@@ -44,6 +44,7 @@ def test_the_engine_fits_the_protocol_and_the_registry(tiny_en):
     # ... and every decode hands them to whisper_full (language detection uses them too).
     assert tiny_en._params("en", yuyin.TranscribeOptions()).n_threads == 2
     assert tiny_en.path.name == "ggml-model-f16.bin"
+    assert (tiny_en.device, tiny_en.compute_type) == ("cpu", "f16")  # read from the model
     assert load_whispercpp_engine("tiny.en", cpu_threads=2) is tiny_en
     options = yuyin.ModelOptions(engine="whisper.cpp", model="tiny.en", cpu_threads=2)
     assert load_engine(options) is tiny_en
@@ -69,6 +70,7 @@ def test_english_is_accurate_with_words_inside_segments(
 def test_quantised_exports_load_and_transcribe(compute_type, max_wer, data_dir, wer, ct2_text):
     engine = load_whispercpp_engine("tiny.en", compute_type=compute_type, shared=False)
     assert engine.path.name == f"ggml-model-{'q8_0' if compute_type == 'int8' else 'q4_0'}.bin"
+    assert engine.compute_type == ("q8_0" if compute_type == "int8" else "q4_0")
     t = yuyin.transcribe(data_dir / "en.wav", engine=engine, word_timestamps=False, **GREEDY)
     assert wer(ct2_text, t.text) <= max_wer, (t.text, ct2_text)
 

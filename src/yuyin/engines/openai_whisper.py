@@ -82,6 +82,16 @@ class OpenAIWhisperEngine(LocalWhisperEngine):
         # One decode at a time: PyTorch already spreads one decode over every core.
         self._lock = threading.Lock()
 
+    @property
+    def device(self) -> str:
+        """Where the model's weights are (`cpu`, `cuda`)."""
+        return str(self.model.device.type)
+
+    @property
+    def compute_type(self) -> str:
+        """The weights' numeric type (`float32`; `float16` on CUDA)."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
+
     def run(
         self,
         audio: NDArray[np.float32],

@@ -255,6 +255,17 @@ class SherpaOnnxEngine:
         """`whisper`, `transducer` or `paraformer`."""
         return self.model.kind
 
+    @property
+    def device(self) -> str:
+        """Where it decodes: sherpa-onnx runs here on onnxruntime's CPU provider."""
+        return "cpu"
+
+    @property
+    def compute_type(self) -> str:
+        """`int8` when the model files are sherpa-onnx's `.int8.` ones, else `float32`."""
+        quantised = any(".int8." in f.name for f in self.model.files.values())
+        return "int8" if quantised else "float32"
+
     def check(self, language: str | None, options: TranscribeOptions) -> None:
         """Reject requests this engine or model cannot serve, before any decoding."""
         for field, value in (

@@ -122,6 +122,18 @@ class WhisperCppEngine(LocalWhisperEngine):
         # The context holds the decoding state: one decode at a time.
         self._lock = threading.Lock()
 
+    @property
+    def device(self) -> str:
+        """Where it decodes: this whisper.cpp build runs on the CPU."""
+        return "cpu"
+
+    @property
+    def compute_type(self) -> str:
+        """The weights' ggml type (`f16`, `q8_0`, ...), from the loaded model's file type."""
+        ftype = int(self._pw.whisper_model_ftype(self._ctx)) % 1000 if self._ctx else -1
+        names = {code: name for name, (code, _) in GGML_DTYPES.items()}
+        return names.get(ftype, f"ftype {ftype}")
+
     def close(self) -> None:
         """Free whisper.cpp's context now; the engine cannot decode afterwards."""
         context, self._ctx = getattr(self, "_ctx", None), None
