@@ -209,17 +209,18 @@ def _model_folder(folder: Path, weights: bytes) -> Path:
 
 
 def test_the_import_cache_key_follows_the_contents_not_the_install(tmp_path):
-    from yuyin.train.importer import _fingerprint
+    from yuyin.train.importer import import_fingerprint
 
     weights = np.random.default_rng(0).bytes(5 << 20)
     first = _model_folder(tmp_path / "site-a", weights)
     # A reinstall or a copy elsewhere (new path, new times) is the same import...
     again = _model_folder(tmp_path / "site-b", weights)
-    assert _fingerprint(again) == _fingerprint(first)
+    assert import_fingerprint(again) == import_fingerprint(first)
     # ...while different weights (here one byte in the middle of the file) are another.
     changed = bytearray(weights)
     changed[len(weights) // 2] ^= 0xFF
-    assert _fingerprint(_model_folder(tmp_path / "tuned", bytes(changed))) != _fingerprint(first)
-    assert _fingerprint(_model_folder(tmp_path / "longer", weights + b"\0")) != _fingerprint(first)
+    original = import_fingerprint(first)
+    assert import_fingerprint(_model_folder(tmp_path / "tuned", bytes(changed))) != original
+    assert import_fingerprint(_model_folder(tmp_path / "longer", weights + b"\0")) != original
     with pytest.raises(ModelError, match="cannot read the model"):
-        _fingerprint(tmp_path / "absent")
+        import_fingerprint(tmp_path / "absent")

@@ -26,7 +26,8 @@ def _size(size: int | None) -> str:
 def models_command(ctx: click.Context, json_output: bool) -> None:
     """List known models: availability, languages, size on disk and where they come from.
 
-    `yuyin models export` writes a model in another runtime's format.
+    `yuyin models export` writes a model in another runtime's format; `yuyin models cache`
+    lists the converted models kept in the cache and deletes the stale ones.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -41,6 +42,49 @@ def models_command(ctx: click.Context, json_output: bool) -> None:
         here = "yes" if r.available else "no"
         line = f"{r.name:<18} {langs:<13} {here:<5} {_size(r.size_bytes):>8}  {r.source}"
         click.echo(line + (f"; {r.note}" if r.note else ""))
+
+
+# --- cache -------------------------------------------------------------------------------------
+
+
+@models_command.command("cache")
+@click.option(
+    "--prune", is_flag=True, help="Delete the stale conversions (no engine reads them again)."
+)
+@click.option("--json", "json_output", is_flag=True, help="Print a JSON report (for scripts).")
+def cache_command(prune: bool, json_output: bool) -> None:
+    """List the converted models in the cache, and which are stale; --prune deletes those.
+
+    Engines other than faster-whisper convert a model once (a Hugging Face import in hf/,
+    then ggml/, onnx/ or openai-whisper/) and reuse it. A conversion goes stale when what it
+    was made from changes or goes away (a new yuyin, a fine-tuned model written again); it
+    is never read again but keeps its space. The cache is $YUYIN_CACHE_DIR, else
+    $XDG_CACHE_HOME/yuyin, else ~/.cache/yuyin; downloaded models (models/) are left alone.
+    """
+    from yuyin.engines.models import default_cache_dir
+    from yuyin.train.cache import prune_conversions, scan_conversions
+
+    root = default_cache_dir()
+    entries = scan_conversions(root)
+    freed = prune_conversions(entries) if prune else 0
+    if json_output:
+        rows = [dataclasses.asdict(e) | {"path": str(e.path)} for e in entries]
+        echo_json({"cache_dir": str(root), "conversions": rows, "pruned_bytes": freed})
+        return
+    if not entries:
+        click.echo(f"no converted models in {root}")
+        return
+    click.echo(f"{'KIND':<15} {'SIZE':>8}  {'STATE':<7} FOLDER")
+    for e in entries:
+        state = "stale" if e.stale else "current"
+        note = f"  ({e.stale})" if e.stale else ""
+        click.echo(f"{e.kind:<15} {_size(e.bytes):>8}  {state:<7} {e.path.name}{note}")
+    stale = [e for e in entries if e.stale]
+    total = sum(e.bytes for e in stale)
+    if prune:
+        click.echo(f"deleted {len(stale)} stale conversion(s), {_size(freed)} freed from {root}")
+    elif stale:
+        click.echo(f"{len(stale)} stale, {_size(total)}: `yuyin models cache --prune` frees it")
 
 
 # --- export ------------------------------------------------------------------------------------

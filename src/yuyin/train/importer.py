@@ -86,6 +86,7 @@ __all__ = [
     "Ct2Variable",
     "cached_import",
     "import_ctranslate2_whisper",
+    "import_fingerprint",
     "read_ct2_model",
 ]
 
@@ -669,7 +670,7 @@ def import_ctranslate2_whisper(src: str | os.PathLike[str], dst: str | os.PathLi
 _SAMPLE_BYTES = 1 << 20
 
 
-def _fingerprint(src: Path) -> str:
+def import_fingerprint(src: Path) -> str:
     """A short hash of what the model holds, not of where or when it was installed.
 
     Size plus three 1 MiB samples of model.bin (hashing all of a large-v3 would take seconds
@@ -709,7 +710,7 @@ def cached_import(
     """
     source = Path(src)
     label = re.sub(r"[^\w.-]+", "_", name or source.name).strip("_") or "model"
-    target = Path(cache_dir) / "hf" / f"{label}-{_fingerprint(source)}"
+    target = Path(cache_dir) / "hf" / f"{label}-{import_fingerprint(source)}"
     if (target / ".complete").is_file():
         return target
     try:

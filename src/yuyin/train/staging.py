@@ -150,7 +150,9 @@ def cached_export(
         built = scratch / "export"
         file = export(source, built)
         relative = file.relative_to(built).as_posix()
-        (built / _COMPLETE).write_text(json.dumps({"file": relative}), encoding="utf-8")
+        # The source and version let `yuyin models cache` tell a current export from a stale one.
+        record = {"file": relative, "source": str(source), "version": version}
+        (built / _COMPLETE).write_text(json.dumps(record), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)  # an older, incomplete attempt
         os.replace(built, target)
