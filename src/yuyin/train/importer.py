@@ -65,7 +65,6 @@ import os
 import re
 import shutil
 import struct
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +74,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from yuyin.errors import MissingDependencyError, ModelError, OutputError
-from yuyin.train.staging import write_failure
+from yuyin.train.staging import cached_build, write_failure
 
 if TYPE_CHECKING:
     import torch
@@ -711,31 +710,9 @@ def cached_import(
     source = Path(src)
     label = re.sub(r"[^\w.-]+", "_", name or source.name).strip("_") or "model"
     target = Path(cache_dir) / "hf" / f"{label}-{import_fingerprint(source)}"
-    if (target / ".complete").is_file():
-        return target
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create {target.parent}: {exc}", hint="set YUYIN_CACHE_DIR to a writable folder"
-        ) from exc
-    try:
-        import_ctranslate2_whisper(source, staging)
-        (staging / ".complete").write_text(
-            json.dumps({"source": str(source), "importer": IMPORTER_VERSION}), encoding="utf-8"
-        )
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)  # an older, incomplete attempt
-        os.replace(staging, target)
-    except OSError as exc:
-        if (target / ".complete").is_file():
-            return target  # another process finished the same import first
-        raise OutputError(
-            f"cannot store the imported model in {target}: {exc}",
-            hint="check free disk space and permissions of the cache folder",
-        ) from exc
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    def build(folder: Path) -> dict[str, Any]:
+        import_ctranslate2_whisper(source, folder)
+        return {"source": str(source), "importer": IMPORTER_VERSION}
+
+    return cached_build(target, build, what="the imported model")

@@ -17,10 +17,17 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from yuyin.errors import ModelError, OutputError, YuyinError
 
-__all__ = ["cached_export", "checkpoint_fingerprint", "staged_output_dir", "write_failure"]
+__all__ = [
+    "cached_build",
+    "cached_export",
+    "checkpoint_fingerprint",
+    "staged_output_dir",
+    "write_failure",
+]
 
 _COMPLETE = ".complete"
 # safetensors (Rust) ends its I/O errors with the OS error number: "... (os error 28)".
@@ -109,6 +116,58 @@ def checkpoint_fingerprint(checkpoint: Path, version: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def cached_build(
+    target: Path,
+    build: Callable[[Path], dict[str, Any]],
+    *,
+    what: str,
+    complete: Callable[[Path], bool] | None = None,
+) -> Path:
+    """Build the cache folder `target` once and return it; reuse it once it is complete.
+
+    `build(folder)` writes `folder` (which does not exist yet) and returns the record kept in
+    its `.complete` marker. The folder is built beside `target` and renamed into place, so
+    readers never see a half-written one and two processes building at once both end with a
+    whole one.
+
+    Args:
+        target: the cache folder.
+        build: writes the folder; returns its marker's record (JSON-serialisable).
+        what: names the content in errors ("the imported model").
+        complete: whether a folder is whole (default: it has its `.complete` marker).
+
+    Raises:
+        OutputError: the cache cannot be written; anything `build` raises.
+    """
+    whole = complete or (lambda folder: (folder / _COMPLETE).is_file())
+    if whole(target):
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {target.parent}: {exc}", hint="set YUYIN_CACHE_DIR to a writable folder"
+        ) from exc
+    try:
+        built = scratch / "build"
+        record = build(built)
+        (built / _COMPLETE).write_text(json.dumps(record), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)  # an older, incomplete attempt
+        os.replace(built, target)
+    except OSError as exc:
+        if whole(target):
+            return target  # another process finished the same build first
+        raise OutputError(
+            f"cannot store {what} in {target}: {exc}",
+            hint="check free disk space and permissions of the cache folder",
+        ) from exc
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
 def cached_export(
     checkpoint: Path,
     cache_dir: Path,
@@ -136,37 +195,20 @@ def cached_export(
     source = Path(checkpoint)
     label = re.sub(r"[^\w.-]+", "_", source.name).strip("_") or "model"
     target = Path(cache_dir) / kind / f"{label}-{checkpoint_fingerprint(source, version)}"
-    done = _completed(target)
-    if done is not None:
-        return done
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create {target.parent}: {exc}", hint="set YUYIN_CACHE_DIR to a writable folder"
-        ) from exc
-    try:
-        built = scratch / "export"
-        file = export(source, built)
-        relative = file.relative_to(built).as_posix()
-        # The source and version let `yuyin models cache` tell a current export from a stale one.
-        record = {"file": relative, "source": str(source), "version": version}
-        (built / _COMPLETE).write_text(json.dumps(record), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)  # an older, incomplete attempt
-        os.replace(built, target)
-    except OSError as exc:
-        done = _completed(target)
-        if done is not None:
-            return done  # another process finished the same export first
-        raise OutputError(
-            f"cannot store the exported model in {target}: {exc}",
-            hint="check free disk space and permissions of the cache folder",
-        ) from exc
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return target / relative
+
+    def build(folder: Path) -> dict[str, Any]:
+        file = export(source, folder)
+        # The source and version let `yuyin models cache` tell current exports from stale.
+        relative = file.relative_to(folder).as_posix()
+        return {"file": relative, "source": str(source), "version": version}
+
+    folder = cached_build(
+        target, build, what="the exported model", complete=lambda f: _completed(f) is not None
+    )
+    done = _completed(folder)
+    if done is None:  # pragma: no cover - cached_build only returns a complete folder
+        raise OutputError(f"the export in {folder} is incomplete", hint="delete the folder")
+    return done
 
 
 def _completed(target: Path) -> Path | None:
