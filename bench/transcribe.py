@@ -128,8 +128,8 @@ def accuracy(model: str) -> None:
     for line in (SHARED / "manifest.jsonl").read_text().splitlines():
         row = json.loads(line)
         lang, path = row["language"], SHARED / row["audio"]
-        if lang not in refs:
-            continue
+        if lang not in refs or (lang != "en" and not engine.multilingual):
+            continue  # an English-only model is not asked for Mandarin
         refs[lang].append(row["text"])
         hyps["yuyin"][lang].append(yuyin.transcribe(path, engine=engine).text)
         segments, _ = engine.model.transcribe(str(path))
@@ -149,11 +149,15 @@ def accuracy(model: str) -> None:
     )
     for name, by_lang in hyps.items():
         wer = jiwer.wer([words(r) for r in refs["en"]], [words(h) for h in by_lang["en"]])
-        cer = jiwer.cer([chars(r) for r in refs["zh"]], [chars(h) or "-" for h in by_lang["zh"]])
-        print(
-            f"  {name:<16} English WER {wer:.3f} ({len(refs['en'])} files)   "
-            f"Mandarin CER {cer:.3f} ({len(refs['zh'])} files)"
-        )
+        line = f"  {name:<16} English WER {wer:.3f} ({len(refs['en'])} files)"
+        if refs["zh"]:
+            cer = jiwer.cer(
+                [chars(r) for r in refs["zh"]], [chars(h) or "-" for h in by_lang["zh"]]
+            )
+            line += f"   Mandarin CER {cer:.3f} ({len(refs['zh'])} files)"
+        else:
+            line += "   (Mandarin skipped: English-only model)"
+        print(line)
 
 
 def run_variant(variant: str, audio: Path, model: str) -> dict[str, float | str]:
