@@ -77,6 +77,29 @@ def test_a_folder_holding_a_run_is_refused_with_a_hint(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_resume_takes_the_first_runs_settings_for_flags_not_given(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    first = {"model": "tiny.en", "freeze_encoder": True, "batch_size": 2, "max_steps": 60}
+    (out / "finetune.json").write_text(json.dumps({"options": first}))
+    seen: dict[str, FinetuneOptions] = {}
+
+    def finetune(manifest, output_dir, *, options, **kwargs):
+        seen["options"] = options
+        raise ConfigurationError("stop here")
+
+    monkeypatch.setattr("yuyin.cli.finetune.finetune", finetune)
+    result = run(str(tmp_path / "m.jsonl"), "-o", str(out), "--resume", "--max-steps", "80")
+    assert "stop here" in result.output
+    options = seen["options"]
+    assert (options.model, options.freeze_encoder, options.batch_size) == ("tiny.en", True, 2)
+    assert options.max_steps == 80  # given on the command line: it wins
+    assert options.learning_rate == FinetuneOptions().learning_rate  # not in the first run
+    # Without --resume the defaults stand.
+    run(str(tmp_path / "m.jsonl"), "-o", str(out), "--overwrite")
+    assert seen["options"].model == FinetuneOptions().model
+
+
 def test_resume_and_overwrite_together_is_a_usage_error(tmp_path):
     result = run(str(tmp_path / "m.jsonl"), "-o", str(tmp_path / "o"), "--resume", "--overwrite")
     assert result.exit_code == 2

@@ -8,10 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 from tqdm import tqdm
 
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_INTERRUPTED, echo_json
-from yuyin.finetune import PRECISIONS, FinetuneOptions, FinetuneResult, Progress, finetune
+from yuyin.finetune import (
+    PRECISIONS,
+    FinetuneOptions,
+    FinetuneResult,
+    Progress,
+    RunDir,
+    finetune,
+)
 from yuyin.train.export_ct2 import QUANTIZATIONS, export_ctranslate2
 
 __all__ = ["CLI_ONLY_PARAMS", "export_command", "finetune_command"]
@@ -37,9 +45,28 @@ _EXAMPLES = """\b
 Examples:
   yuyin finetune train.jsonl -m tiny.en -o runs/names --max-steps 60 --freeze-encoder
   yuyin finetune cv/ -m base -l zh-TW -o runs/zh --lora --test test.tsv
-  yuyin finetune train.jsonl -o runs/names --resume     # after Ctrl-C or a crash
+  yuyin finetune train.jsonl -o runs/names --resume     # after Ctrl-C: same settings
   yuyin transcribe --model runs/names/ct2 meeting.wav   # use the result
   yuyin finetune export runs/names/best -o names-fp16 --quantization float16"""
+
+
+def _first_run_settings(
+    ctx: click.Context, output_dir: Path, params: dict[str, Any]
+) -> dict[str, Any]:
+    """With --resume, the options not given on the command line are the first run's.
+
+    Resuming is "carry on": retyping every flag of the interrupted run is a chore and a
+    source of mismatches. Flags that are given still go through the resumable check.
+    """
+    before = RunDir(output_dir).read_settings().get("options")
+    if not isinstance(before, dict):
+        return params
+    return {
+        name: before[name]
+        if name in before and ctx.get_parameter_source(name) is ParameterSource.DEFAULT
+        else value
+        for name, value in params.items()
+    }
 
 
 class _FinetuneCommand(click.Command):
@@ -365,7 +392,11 @@ def _flag(name: str) -> str:
     help="Upload the best checkpoint to this Hugging Face repository (private) when a "
     "token is configured (HF_TOKEN or `hf auth login`); skipped otherwise.",
 )
-@click.option("--resume", is_flag=True, help="Continue the interrupted run in OUTPUT_DIR.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the interrupted run in OUTPUT_DIR; options not given are that run's.",
+)
 @click.option("--overwrite", is_flag=True, help="Delete the run in OUTPUT_DIR and start again.")
 @click.option(
     "--json", "json_output", is_flag=True, help="Print the final report as JSON on stdout."
@@ -404,6 +435,8 @@ def finetune_command(
     (or --lora) and a small --batch-size. `yuyin finetune export --help` converts any
     Whisper checkpoint to CTranslate2.
     """
+    if resume:
+        params = _first_run_settings(click.get_current_context(), Path(output_dir), params)
     options = FinetuneOptions(**params)
     show = not quiet and not json_output
     bars = _Bars(show)
@@ -422,8 +455,7 @@ def finetune_command(
     except KeyboardInterrupt:
         bars.close()
         click.echo(
-            f"interrupted: continue with `yuyin finetune {manifest} -o {output_dir} --resume` "
-            "(and the same options)",
+            f"interrupted: continue with `yuyin finetune {manifest} -o {output_dir} --resume`",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from yuyin.engines.registry import ENGINES
 from yuyin.errors import ConfigurationError, MissingDependencyError
 
 __all__ = ["serve_command"]
@@ -30,7 +31,7 @@ def _settings_env(params: dict[str, Any]) -> dict[str, str]:
 @click.option("--port", type=int, default=None, help="TCP port.  [default: 8000]")
 @click.option("--api-key", default=None, help="Require `Authorization: Bearer KEY`.")
 @click.option("--engine", default=None,
-              help="Recogniser for uploads: faster-whisper, transformers, ...  "
+              help="Recogniser for uploads: " + ", ".join(ENGINES) + ".  "
               "[default: faster-whisper]")
 @click.option("--default-model", default=None,
               help="Model for OpenAI names like whisper-1.  [default: base]")

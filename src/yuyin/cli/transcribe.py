@@ -13,6 +13,7 @@ from tqdm import tqdm
 from yuyin.audio import probe_audio
 from yuyin.cli._common import EXIT_CODES_HELP, EXIT_PARTIAL, echo_json, error_dict, report_error
 from yuyin.cli._options import pop_options
+from yuyin.engines.registry import ENGINES
 from yuyin.errors import YuyinError
 from yuyin.media import MediaOptions, is_url
 from yuyin.media.options import (
@@ -83,9 +84,8 @@ def _none_if_negative(
               help="Embedded model (base, tiny.en), a local model folder, or a hub name "
               "(small, large-v3) downloaded once. `yuyin models` lists them.")
 @click.option("--engine", default=_M.engine, show_default=True,
-              help="Recogniser: faster-whisper, transformers, openai (any OpenAI-compatible "
-              "API) or google "
-              "(Speech-to-Text v2; GOOGLE_CLOUD_PROJECT). `yuyin engines` lists them.")
+              help="Recogniser: " + ", ".join(ENGINES) + ". `yuyin engines` lists what each "
+              "runs on and the extra it needs.")
 @click.option("--base-url", default=None,
               help="API root for --engine openai, e.g. http://127.0.0.1:8000/v1 (default: "
               "OpenAI's); gRPC endpoint for --engine google (default: regional).")
