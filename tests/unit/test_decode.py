@@ -73,3 +73,12 @@ def test_bad_inputs_raise_one_clear_error(data_dir, name, error, message):
     assert name in info.value.message
     assert info.value.hint
     assert "\n" not in info.value.message
+
+
+def test_what_is_not_a_source_is_named_with_a_hint(data_dir):
+    decoded = decode_audio(data_dir / "en.wav")
+    with pytest.raises(AudioDecodeError, match="from a tuple") as info:
+        decode_audio(decoded)  # type: ignore[arg-type]
+    assert "pass the samples" in info.value.hint
+    with pytest.raises(AudioDecodeError, match="from a list"):
+        probe_audio([0.0, 0.1])  # type: ignore[arg-type]

@@ -31,6 +31,12 @@ def _name(source: AudioSource) -> str:
 
 
 def _open(source: AudioSource) -> av.container.InputContainer:
+    if not isinstance(source, (str, os.PathLike)) and not callable(getattr(source, "read", None)):
+        kind = type(source).__name__
+        hint = "pass a path, a URL, a binary file object or 16 kHz float32 samples"
+        if isinstance(source, tuple):  # decode_audio's (samples, info) passed on whole
+            hint = "decode_audio returns (samples, info): pass the samples"
+        raise AudioDecodeError(f"cannot read audio from a {kind}", hint=hint)
     name = _name(source)
     if isinstance(source, str) and _is_url(source):
         return _open_url(source)
