@@ -159,6 +159,7 @@ def finished(**data: object) -> FinetuneResult:
             "metric": "cer",
             "best_metric": 0.2,
             "best_step": 20,
+            "history": [{"step": 1, "loss": 2.3}, {"step": 20}, {"step": 40, "loss": 0.1}],
         },
         comparisons=(
             {
@@ -182,6 +183,12 @@ def test_the_summary_counts_skips_by_reason_and_shows_before_and_after():
     assert "training: 40 steps, loss 2.300 -> 0.100, best validation cer 0.200 at step 20" in lines
     assert "test cer: 0.720 -> 0.360 (-50%)" in lines
     assert any(line.startswith("CTranslate2: out/ct2") for line in lines)
+
+
+def test_one_logged_loss_is_not_shown_as_a_change():
+    result = finished()
+    result.training.update(global_step=1, first_loss=2.3, last_loss=2.3, history=[{"loss": 2.3}])
+    assert any(line.startswith("training: 1 steps, loss 2.300,") for line in _summary(result))
 
 
 def train_events(bars: _Bars) -> None:

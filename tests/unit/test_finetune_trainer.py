@@ -56,3 +56,14 @@ def test_the_trainer_gets_the_seed_schedule_and_keeps_the_best_by_the_metric(mon
     no_validation = trainer_module._arguments(FinetuneOptions(), RunDir(tmp_path), False, "wer")
     assert str(getattr(no_validation.eval_strategy, "value", no_validation.eval_strategy)) == "no"
     assert not no_validation.load_best_model_at_end
+
+
+def test_a_run_shorter_than_one_logging_interval_logs_its_last_step(monkeypatch, tmp_path):
+    hardware(monkeypatch, cuda=False)
+    short = FinetuneOptions(max_steps=4, logging_steps=25)
+    args = trainer_module._arguments(short, RunDir(tmp_path), False, "wer")
+    assert (args.logging_steps, args.logging_first_step) == (4, True)
+    assert (
+        trainer_module._arguments(FinetuneOptions(), RunDir(tmp_path), False, "wer").logging_steps
+        == 25
+    )

@@ -179,7 +179,10 @@ def _summary(result: FinetuneResult) -> list[str]:
             "longer than the decoder's token limit"
         )
     first, last = training.get("first_loss"), training.get("last_loss")
-    loss = f", loss {first:.3f} -> {last:.3f}" if first is not None and last is not None else ""
+    logged = sum("loss" in h for h in training.get("history", ()))
+    loss = ""
+    if first is not None and last is not None:
+        loss = f", loss {first:.3f} -> {last:.3f}" if logged > 1 else f", loss {last:.3f}"
     best = training.get("best_metric")
     metric = training.get("metric", "wer")
     chosen = (

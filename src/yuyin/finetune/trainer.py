@@ -403,7 +403,9 @@ def _arguments(options: FinetuneOptions, run: RunDir, has_validation: bool, prim
         greater_is_better=False if has_validation else None,
         predict_with_generate=True,
         generation_max_length=options.generation_max_length,
-        logging_steps=options.logging_steps,
+        # A run shorter than one logging interval still logs its last step, so the loss
+        # has a start and an end to compare.
+        logging_steps=min(options.logging_steps, options.max_steps),
         logging_first_step=True,
         report_to="none",  # TensorBoard is added below with our own folder
         disable_tqdm=True,  # the caller draws progress from our events
