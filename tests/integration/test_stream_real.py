@@ -315,6 +315,7 @@ def test_cli_comp_unaware_lines_report_and_utterances(data_dir, fixtures, tmp_pa
     table = (tmp_path / "cuts" / "utterances.tsv").read_text().splitlines()
     assert len(table) >= 2
     assert all((tmp_path / "cuts" / row.split("\t")[4]).is_file() for row in table[1:])
+    assert all(row.split("\t")[3].strip() for row in table[1:])  # every utterance has words
 
 
 def test_cli_rejects_a_file_that_is_not_audio(data_dir):

@@ -86,7 +86,21 @@ def test_vad_end_cuts_and_drops_the_silence_before_an_utterance(tmp_path):
     writer.close()
     rows = table(tmp_path)
     spans = [(float(r[1]), float(r[2]), r[3]) for r in rows]
-    assert spans == [(1.9, 3.2, "one"), (5.9, 7.1, "two"), (7.1, 10.0, "")]
+    # The silence after the last utterance is dropped like the silence before each one.
+    assert spans == [(1.9, 3.2, "one"), (5.9, 7.1, "two")]
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == ["0000.wav", "0001.wav"]
+
+
+def test_a_voice_activity_cut_without_words_writes_no_utterance(tmp_path):
+    writer = UtteranceWriter(tmp_path, EndpointOptions(stall_sec=0))
+    writer.add_audio(ramp(6.0))
+    writer.add_events([committed(Word(0.5, 2.0, " Done."), at=3.0)])  # a sentence cut at 2 s
+    writer.add_events([StreamEvent("final", 0.4, 2.6, "Done.", (), 3.0, 0)])  # 2.0-2.6: a breath
+    writer.close()
+    assert [(r[1], r[2], r[3], r[4]) for r in table(tmp_path)] == [
+        ("0.000", "2.000", "Done.", "0000.wav")
+    ]
+    assert [p.name for p in tmp_path.glob("*.wav")] == ["0000.wav"]
 
 
 def test_two_pass_finals_carry_the_text(tmp_path):
@@ -97,7 +111,7 @@ def test_two_pass_finals_carry_the_text(tmp_path):
     writer.add_events([StreamEvent("final", 0.4, 2.1, "One. Two", words, 2.6, 0)])
     writer.close()
     spans = [(float(r[1]), float(r[2]), r[3]) for r in table(tmp_path)]
-    assert spans == [(0.4, 1.0, "One."), (1.0, 2.1, "Two"), (2.1, 6.0, "")]
+    assert spans == [(0.4, 1.0, "One."), (1.0, 2.1, "Two")]
 
 
 def test_stall_and_maximum_length_cut_at_the_last_committed_word(tmp_path):

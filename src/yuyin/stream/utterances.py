@@ -74,6 +74,7 @@ class UtteranceWriter:
         self._words: list[Word] = []
         self._last_commit = origin
         self._committed_seen = False
+        self._vad_cuts = False  # utterances end where voice activity ends
         #: Utterances written so far.
         self.count = 0
 
@@ -118,7 +119,10 @@ class UtteranceWriter:
                         self._audio.drop_until(begin)
                     self._take_words(event.words)
                 if self.options.vad_end:
-                    self._cut(self._index(event.end), begin=self._index(event.start))
+                    self._vad_cuts = True
+                    self._cut(
+                        self._index(event.end), begin=self._index(event.start), keep_empty=False
+                    )
 
     def _take_words(self, words: tuple[Word, ...]) -> None:
         self._last_commit = self._audio.end
@@ -130,22 +134,28 @@ class UtteranceWriter:
                 self._cut(self._index(word.end))
 
     def close(self) -> None:
-        """Write the tail (everything after the last cut) and close the table."""
+        """Write the tail (everything after the last cut) and close the table.
+
+        When voice activity ends the utterances, a tail without words is the silence after
+        the last one and is not written, as the silence before each one is not.
+        """
         if self._audio.end > self._cut_at:
-            self._cut(self._audio.end)
+            self._cut(self._audio.end, keep_empty=not self._vad_cuts)
         self._table.close()
 
     def _index(self, time_sec: float) -> int:
         return round(time_sec * SAMPLE_RATE)
 
-    def _cut(self, at: int, *, begin: int | None = None) -> None:
+    def _cut(self, at: int, *, begin: int | None = None, keep_empty: bool = True) -> None:
         end = min(at, self._audio.end)
         start = max(self._cut_at, begin if begin is not None else self._cut_at)
         if end <= self._cut_at:
             return
         words = [w for w in self._words if self._index(w.end) <= end]
         self._words = self._words[len(words) :]
-        if end > start:
+        # Under voice-activity cuts a piece without words is the breath or silence after a
+        # sentence cut, not an utterance (the silence before each utterance is dropped too).
+        if end > start and (words or keep_empty):
             name = f"{self.count:04d}.wav"
             atomic_write_bytes(self.directory / name, _wav_bytes(self._audio.view(start, end)))
             text = join_words(words).replace("\t", " ").replace("\n", " ")
