@@ -73,7 +73,7 @@ class AudioDecodeError(InputError):
 
 
 class ModelError(YuyinError):
-    """A model that cannot be loaded (corrupt files, unsupported device or compute type)."""
+    """A recogniser that cannot be used: a model that will not load, a cloud API out of reach."""
 
     exit_code = 4
     http_status = 503

@@ -24,7 +24,7 @@ Exit codes:
   1   unexpected internal error (please report it)
   2   bad usage or configuration (unknown flag, language, device, format)
   3   bad input (missing, not media, corrupt, no audio track)
-  4   model not found or not loadable
+  4   recogniser unavailable (model not found or not loadable, cloud API unreachable)
   5   an optional extra is not installed
   6   output cannot be written
   7   stream protocol error
