@@ -62,6 +62,15 @@ def write_failure(exc: BaseException) -> OSError | None:
     return None
 
 
+def _scratch_beside(target: Path, *, hint: str) -> Path:
+    """A new hidden folder beside `target` (same file system: the final rename is atomic)."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    except OSError as exc:
+        raise OutputError(f"cannot create a folder in {target.parent}: {exc}", hint=hint) from exc
+
+
 @contextmanager
 def staged_output_dir(output_dir: Path) -> Iterator[Path]:
     """Yield an empty staging folder that becomes `output_dir` when the block succeeds.
@@ -78,13 +87,7 @@ def staged_output_dir(output_dir: Path) -> Iterator[Path]:
             f"{target} already exists and is not empty",
             hint="choose a new --output-dir, or delete the folder first",
         )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create {target}: {exc}", hint="check the folder's permissions"
-        ) from exc
+    staging = _scratch_beside(target, hint="check the folder's permissions")
     try:
         yield staging
         if target.is_dir():
@@ -142,13 +145,7 @@ def cached_build(
     whole = complete or (lambda folder: (folder / _COMPLETE).is_file())
     if whole(target):
         return target
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create {target.parent}: {exc}", hint="set YUYIN_CACHE_DIR to a writable folder"
-        ) from exc
+    scratch = _scratch_beside(target, hint="set YUYIN_CACHE_DIR to a writable folder")
     try:
         built = scratch / "build"
         record = build(built)
