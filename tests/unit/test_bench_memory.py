@@ -3,6 +3,7 @@ here is skipped with a reason, never an error."""
 
 from __future__ import annotations
 
+import mmap
 import sys
 import time
 import types
@@ -24,15 +25,20 @@ from yuyin.types import Segment
 
 def test_a_large_allocation_shows_in_the_peak():
     with MemorySampler(interval=0.005) as sampler:
-        block = np.ones(64 * 2**20 // 8)  # 64 MiB, touched
-        assert block.sum() > 0
+        # Fresh anonymous pages, each touched: late in a long test run the allocator could
+        # serve a numpy array from memory the process already holds, and RSS would not move.
+        block = mmap.mmap(-1, 64 * 2**20)
+        pages = np.frombuffer(block, dtype=np.uint8)
+        pages[:: mmap.PAGESIZE] = 1
+        assert int(pages[:: mmap.PAGESIZE].sum()) == pages.size // mmap.PAGESIZE
+        del pages
         # Hold the block until the thread has sampled it twice: on a busy machine the thread
         # may not run at all between allocation and `del` (a wait, not a timing assertion).
         seen = sampler.samples
         deadline = time.monotonic() + 30
         while sampler.samples < seen + 2 and time.monotonic() < deadline:
             time.sleep(0.005)
-        del block
+        block.close()
     peak = sampler.result
     assert peak.growth_mb >= 50
     assert peak.peak_rss_mb >= peak.end_rss_mb
