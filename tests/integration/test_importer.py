@@ -140,6 +140,27 @@ def test_cached_import_is_reused(imported):
     assert not [p for p in again.parent.iterdir() if p.name.startswith(".tiny.en")]
 
 
+@pytest.mark.slow
+def test_a_hugging_face_folder_runs_on_faster_whisper_converted_once(imported, tmp_path, data_dir):
+    from yuyin.train.cache import scan_conversions
+
+    cache = tmp_path / "cache"
+    # CTranslate2 -> Hugging Face (the importer) -> CTranslate2 (faster-whisper's converter).
+    resolved = resolve_model(str(imported["tiny.en"]), cache_dir=cache)
+    assert resolved.path.parent == cache / "converted"
+    assert resolved.source == f"converted from {imported['tiny.en']}"
+    assert not resolved.multilingual
+    assert resolve_model(str(imported["tiny.en"]), cache_dir=cache).path == resolved.path
+    assert [p.name for p in (cache / "converted").iterdir()] == [resolved.path.name]  # no scratch
+    round_trip = yuyin.transcribe(
+        data_dir / "en.wav", model=str(imported["tiny.en"]), cache_dir=cache, beam_size=1
+    )
+    direct = yuyin.transcribe(data_dir / "en.wav", model="tiny.en", beam_size=1)
+    assert round_trip.text == direct.text
+    (entry,) = scan_conversions(cache)
+    assert (entry.kind, entry.path, entry.stale) == ("converted", resolved.path, None)
+
+
 def test_refuses_a_non_empty_destination(tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
     with pytest.raises(OutputError, match="not empty"):

@@ -56,9 +56,10 @@ def cache_command(prune: bool, json_output: bool) -> None:
     """List the converted models in the cache, and which are stale; --prune deletes those.
 
     Engines other than faster-whisper convert a model once (a Hugging Face import in hf/,
-    then ggml/, onnx/ or openai-whisper/) and reuse it. A conversion goes stale when what it
-    was made from changes or goes away (a new yuyin, a fine-tuned model written again); it
-    is never read again but keeps its space. The cache is $YUYIN_CACHE_DIR, else
+    then ggml/, onnx/ or openai-whisper/), and faster-whisper converts a Hugging Face
+    checkpoint to CTranslate2 once (converted/); each is reused. A conversion goes stale
+    when what it was made from changes or goes away (a new yuyin, a fine-tuned model
+    written again); it is never read again but keeps its space. The cache is $YUYIN_CACHE_DIR, else
     $XDG_CACHE_HOME/yuyin, else ~/.cache/yuyin; downloaded models (models/) are left alone.
     """
     from yuyin.engines.models import default_cache_dir

@@ -13,12 +13,14 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from yuyin.errors import MissingDependencyError, ModelError, ModelNotFoundError
+from yuyin.train.staging import cached_build, checkpoint_fingerprint
 
 __all__ = [
     "ModelInfo",
@@ -216,37 +218,44 @@ def is_hf_whisper(path: Path) -> bool:
         return False
 
 
+#: Recorded with each conversion; change it when the conversion's output changes.
+_CONVERSION = "ct2-float16-1"
+
+
 def _convert_hf(path: Path, cache_dir: Path) -> Path:
-    """Convert a Hugging Face Whisper checkpoint to CTranslate2 once, keyed by its content."""
+    """Convert a Hugging Face Whisper checkpoint to CTranslate2 once, keyed by its files."""
     if importlib.util.find_spec("transformers") is None:
         raise MissingDependencyError(
             "transformers", "train", "loading a Hugging Face Whisper checkpoint"
         )
-    stamp = hashlib.sha256()
-    for file in sorted(path.iterdir()):
-        if file.is_file():
-            stamp.update(f"{file.name}:{file.stat().st_size}:{file.stat().st_mtime_ns}".encode())
-    target = cache_dir / "converted" / f"{path.name}-{stamp.hexdigest()[:12]}"
-    if _is_ct2_whisper(target):
-        return target
-    import ctranslate2.converters
+    label = re.sub(r"[^\w.-]+", "_", path.name).strip("_") or "model"
+    target = cache_dir / "converted" / f"{label}-{checkpoint_fingerprint(path, _CONVERSION)}"
 
-    staging = Path(tempfile.mkdtemp(dir=target.parent if target.parent.exists() else None))
-    try:
-        converter = ctranslate2.converters.TransformersConverter(
-            str(path), copy_files=["tokenizer.json", "preprocessor_config.json"]
-        )
-        converter.convert(str(staging / "model"), quantization="float16", force=True)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / "model", target)
-    except Exception as exc:  # the converter raises many foreign types
-        raise ModelError(
-            f"cannot convert {path} to CTranslate2: {exc}",
-            hint="check it is a complete Whisper checkpoint (config, weights, tokenizer)",
-        ) from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    def build(folder: Path) -> dict[str, str]:
+        import ctranslate2.converters
+        from transformers.utils import logging as hf_logging
+
+        # faster-whisper reads both when present; a checkpoint may lack the feature
+        # extractor's file (yuyin's own imports do), and then Whisper's defaults apply.
+        extras = [n for n in ("tokenizer.json", "preprocessor_config.json") if (path / n).is_file()]
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a library does not draw on the caller's terminal
+        try:
+            converter = ctranslate2.converters.TransformersConverter(str(path), copy_files=extras)
+            converter.convert(str(folder), quantization="float16", force=True)
+        except Exception as exc:  # the converter raises many foreign types
+            raise ModelError(
+                f"cannot convert {path} to CTranslate2: {exc}",
+                hint="check it is a complete Whisper checkpoint (config, weights, tokenizer)",
+            ) from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        return {"source": str(path), "version": _CONVERSION}
+
+    # Built beside its place in the cache and renamed in (a staging folder in /tmp could be
+    # on another file system, where the rename fails).
+    return cached_build(target, build, what="the converted model", complete=_is_ct2_whisper)
 
 
 def _hub_names() -> list[str]:

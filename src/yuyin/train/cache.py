@@ -1,6 +1,7 @@
 """The conversion cache: which imported checkpoints and engine exports are still in use.
 
-Imports (`<cache>/hf/`) and exports (`<cache>/ggml/`, `onnx/`, `openai-whisper/`) are named
+Imports (`<cache>/hf/`) and exports (`<cache>/ggml/`, `onnx/`, `openai-whisper/`, and
+`converted/` for Hugging Face checkpoints run by faster-whisper) are named
 by a fingerprint of what they were made from. When that changes (a new yuyin, a fine-tuned
 model written again, a deleted source folder), the engines make a new copy and the old one
 is never read again; each is 40 MB to several GB. This finds those and removes them.
@@ -20,8 +21,9 @@ from yuyin.train.staging import checkpoint_fingerprint
 
 __all__ = ["EXPORT_KINDS", "CachedConversion", "prune_conversions", "scan_conversions"]
 
-#: The cache folders `cached_export` writes, one per engine format.
-EXPORT_KINDS = ("ggml", "onnx", "openai-whisper")
+#: The cache folders made from a checkpoint: the engines' exports, and Hugging Face
+#: checkpoints converted to CTranslate2 for faster-whisper (`converted/`).
+EXPORT_KINDS = ("ggml", "onnx", "openai-whisper", "converted")
 _COMPLETE = ".complete"
 
 
@@ -100,7 +102,7 @@ def _record(path: Path) -> dict[str, Any]:
 
 def _why_stale(kind: str, path: Path, record: dict[str, Any], source: str | None) -> str | None:
     if not record:
-        return "unfinished (no .complete marker)"
+        return "no .complete marker (unfinished, or made by an older yuyin)"
     if source is None:
         return "made by an older yuyin (its source is not recorded)"
     if not Path(source).exists():
