@@ -10,11 +10,16 @@ __all__ = [
     "BCP47_CODES",
     "BCP47_ENGINES",
     "LANGUAGES",
+    "MULTILINGUAL_VOCAB_SIZE",
     "LanguageChoice",
     "engine_language_code",
     "language_from_engine_code",
     "resolve_language",
 ]
+
+#: Multilingual Whisper vocabularies hold this many tokens or more (large-v3: 51866);
+#: English-only ones hold 51864.
+MULTILINGUAL_VOCAB_SIZE = 51865
 
 #: Whisper's language codes and English names (the order of the model's language tokens).
 LANGUAGES: dict[str, str] = {

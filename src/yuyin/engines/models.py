@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from yuyin.errors import MissingDependencyError, ModelError, ModelNotFoundError
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE
 from yuyin.train.staging import cached_build, checkpoint_fingerprint
 
 __all__ = [
@@ -194,7 +195,6 @@ def _is_ct2_whisper(path: Path) -> bool:
 
 
 def _ct2_multilingual(path: Path) -> bool:
-    # Multilingual Whisper vocabularies hold 51865 tokens (large-v3: 51866); English-only 51864.
     for name in _VOCAB_FILES:
         vocab = path / name
         if vocab.is_file():
@@ -203,7 +203,7 @@ def _ct2_multilingual(path: Path) -> bool:
             else:
                 with vocab.open(encoding="utf-8") as handle:
                     size = sum(1 for _ in handle)
-            return size >= 51865
+            return size >= MULTILINGUAL_VOCAB_SIZE
     return True
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from yuyin.engines import resolve_model
 from yuyin.errors import ConfigurationError, ModelError
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE
 from yuyin.train import cached_import
 
 __all__ = [
-    "MULTILINGUAL_VOCAB_SIZE",
     "BaseModel",
     "is_multilingual",
     "missing_language",
@@ -44,10 +44,6 @@ class BaseModel:
     checkpoint: str
     ct2: Path | None
     local: bool
-
-
-#: Multilingual Whisper vocabularies have this many tokens or more (English-only: 51864).
-MULTILINGUAL_VOCAB_SIZE = 51865
 
 
 def _config(folder: Path) -> dict[str, object]:

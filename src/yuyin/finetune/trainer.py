@@ -46,13 +46,13 @@ from yuyin.audio import SAMPLE_RATE, decode_audio
 from yuyin.errors import ConfigurationError, InputError, ModelError, ModelNotFoundError
 from yuyin.eval.metrics import default_metric
 from yuyin.eval.scoring import score_texts
-from yuyin.finetune.base_model import MULTILINGUAL_VOCAB_SIZE, BaseModel, missing_language
+from yuyin.finetune.base_model import BaseModel, missing_language
 from yuyin.finetune.batching import Collator
 from yuyin.finetune.data import Example, Splits
 from yuyin.finetune.options import FinetuneOptions
 from yuyin.finetune.progress import Progress, ProgressCallback
 from yuyin.finetune.rundir import RunDir, disk_error
-from yuyin.languages import resolve_language
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE, resolve_language
 from yuyin.train.staging import write_failure
 
 __all__ = ["TrainOutcome", "train"]

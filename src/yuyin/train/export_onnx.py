@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from yuyin.errors import MissingDependencyError, ModelError
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE
 from yuyin.train.staging import staged_output_dir
 
 __all__ = [
@@ -156,7 +157,8 @@ def read_checkpoint_info(checkpoint: Path) -> OnnxWhisperInfo:
 
     sot, translate = special("<|startoftranscript|>"), special("<|translate|>")
     languages = sorted((i, name.strip("<|>")) for name, i in added.items() if sot < i < translate)
-    multilingual = bool(generation.get("is_multilingual", config["vocab_size"] >= 51865))
+    by_size = config["vocab_size"] >= MULTILINGUAL_VOCAB_SIZE
+    multilingual = bool(generation.get("is_multilingual", by_size))
     transcribe = special("<|transcribe|>")
     english = added.get("<|en|>")
     sot_sequence = [sot, english, transcribe] if multilingual and english else [sot]

@@ -51,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from yuyin.errors import MissingDependencyError, ModelError
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE
 from yuyin.train.staging import staged_output_dir
 
 __all__ = [
@@ -108,7 +109,7 @@ class OpenAIWhisperWeights:
     @property
     def multilingual(self) -> bool:
         """Whether the vocabulary has the language tokens (openai-whisper's own test)."""
-        return self.dims["n_vocab"] >= 51865
+        return self.dims["n_vocab"] >= MULTILINGUAL_VOCAB_SIZE
 
 
 def _require(package: str, feature: str) -> None:

@@ -74,6 +74,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from yuyin.errors import MissingDependencyError, ModelError, OutputError
+from yuyin.languages import MULTILINGUAL_VOCAB_SIZE
 from yuyin.train.staging import cached_build, write_failure
 
 if TYPE_CHECKING:
@@ -532,7 +533,7 @@ def _build_processor(src: Path, dims: _Dimensions, tokens: _Tokens, staging: Pat
 def _configs(dims: _Dimensions, tokens: _Tokens, ct2_config: dict[str, Any]) -> tuple[Any, Any]:
     from transformers import GenerationConfig, WhisperConfig
 
-    multilingual = dims.vocab_size >= 51865
+    multilingual = dims.vocab_size >= MULTILINGUAL_VOCAB_SIZE
     eot = tokens.end_of_text
     suppress = [int(t) for t in ct2_config.get("suppress_ids") or []]
     begin_suppress = [int(t) for t in ct2_config.get("suppress_ids_begin") or [220, eot]]
