@@ -11,6 +11,7 @@ __all__ = [
     "BCP47_ENGINES",
     "LANGUAGES",
     "MULTILINGUAL_VOCAB_SIZE",
+    "UNSPACED_LANGUAGES",
     "LanguageChoice",
     "engine_language_code",
     "language_from_engine_code",
@@ -20,6 +21,10 @@ __all__ = [
 #: Multilingual Whisper vocabularies hold this many tokens or more (large-v3: 51866);
 #: English-only ones hold 51864.
 MULTILINGUAL_VOCAB_SIZE = 51865
+
+#: Languages written without spaces between words: each character is a word (as in
+#: openai-whisper's word timing).
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 
 #: Whisper's language codes and English names (the order of the model's language tokens).
 LANGUAGES: dict[str, str] = {

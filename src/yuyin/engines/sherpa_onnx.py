@@ -33,6 +33,7 @@ import numpy as np
 from yuyin.engines.base import EngineRun
 from yuyin.engines.models import default_cache_dir, resolve_model
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
+from yuyin.languages import UNSPACED_LANGUAGES
 from yuyin.options import ModelOptions, TranscribeOptions
 from yuyin.types import Segment, Word, is_cjk
 
@@ -74,8 +75,6 @@ _KIND_METADATA: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 # sherpa-onnx keeps 50 of Whisper's 3000 frames as a tail: a piece must be shorter.
 _MAX_PIECE_S = 29.0
-# Scripts written without spaces: every character is a word (as in the transformers engine).
-_UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 _DEVICES = ("auto", "cpu")
 
 
@@ -418,7 +417,7 @@ def _group_words(
         opens = text.startswith(" ") or not words
         # Paraformer and transducer models name no language: their Chinese tokens are
         # told by their script instead, or a whole sentence would become one word.
-        if language in _UNSPACED_LANGUAGES or any(is_cjk(c) for c in text):
+        if language in UNSPACED_LANGUAGES or any(is_cjk(c) for c in text):
             # One word per character; a token spanning several splits its time evenly.
             # Punctuation joins the character before it.
             chars = list(text.strip())

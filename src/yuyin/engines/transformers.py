@@ -31,6 +31,7 @@ from yuyin.engines.device import torch_device
 from yuyin.engines.local_whisper import LocalWhisperEngine, Pieces
 from yuyin.engines.models import default_cache_dir, is_hf_whisper, resolve_model
 from yuyin.errors import MissingDependencyError, ModelError
+from yuyin.languages import UNSPACED_LANGUAGES
 from yuyin.options import TranscribeOptions
 from yuyin.train.importer import cached_import
 from yuyin.types import Segment, Word
@@ -43,8 +44,6 @@ __all__ = ["TransformersEngine", "clear_transformers_cache", "load_transformers_
 log = logging.getLogger(__name__)
 
 _WINDOW_SAMPLES = 30 * SAMPLE_RATE
-# Scripts written without spaces: every character is a word (openai-whisper's list).
-_UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _SENTENCE_END = ".。!！?？"
@@ -208,7 +207,7 @@ class TransformersEngine(LocalWhisperEngine):
             if "\ufffd" not in piece:  # a whole character: byte-level BPE may split one
                 units.append((piece, pending))
                 pending = []
-        if language not in _UNSPACED_LANGUAGES:
+        if language not in UNSPACED_LANGUAGES:
             units = _join_at_spaces(units)
         for text, group in _attach_punctuation(units):
             yield Word(start=group[0].start, end=max(group[0].start, group[-1].end), word=text)

@@ -36,6 +36,7 @@ import numpy as np
 from yuyin.engines.local_whisper import LocalWhisperEngine, Pieces
 from yuyin.engines.models import default_cache_dir, resolve_model
 from yuyin.errors import ConfigurationError, MissingDependencyError, ModelError
+from yuyin.languages import UNSPACED_LANGUAGES
 from yuyin.options import TranscribeOptions
 from yuyin.train.export_ggml import GGML_DTYPES, GGML_EXPORTER_VERSION, GGML_MAGIC, export_ggml
 from yuyin.train.importer import cached_import
@@ -62,8 +63,6 @@ _MIN_SAMPLES = SAMPLE_RATE + SAMPLE_RATE // 10
 _EXTRA = "whispercpp"
 _FEATURE = "the whisper.cpp engine"
 _CENTISECONDS = 100.0
-# Scripts written without spaces: every character (token) is a word (openai-whisper's list).
-_UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "my", "yue"})
 _PREPEND_PUNCTUATION = "\"'“¿([{-"
 _APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
 _COMPUTE_TYPES = {"auto": "f16", "default": "f16", "float16": "f16", "float32": "f32",
@@ -307,7 +306,7 @@ def _words(tokens: list[_Token], language: str) -> Iterator[Word]:
             continue
         glue = grouped and (
             (stripped and all(c in _APPEND_PUNCTUATION for c in stripped))
-            or (language not in _UNSPACED_LANGUAGES and not text.startswith(" "))
+            or (language not in UNSPACED_LANGUAGES and not text.startswith(" "))
         )
         if glue:
             grouped[-1] = (grouped[-1][0] + text, grouped[-1][1] + group)
